@@ -1,0 +1,15 @@
+/**
+ * The engine: symbolic tensors, primitives with shape rules / ONNX emission / VJPs, reverse-mode
+ * autodiff, ONNX serialisation and the ONNX Runtime runtime. Nothing here knows about faces.
+ */
+export * from './dtype.js';
+export { Tensor, type Shape, input, constant, scalar, zeros, full, sizeOf } from './tensor.js';
+export { type OpDef, type OpNode, type Emitter, type OnnxAttr, ShapeError, apply, apply1 } from './op.js';
+export * from './ops/elementwise.js';
+export * from './ops/shape.js';
+export * from './ops/reduce.js';
+export * from './ops/matmul.js';
+export * from './ops/softmax.js';
+export { grad } from './grad.js';
+export { lower, OPSET, type GraphSpec, type LoweredGraph, type ValueSpec } from './onnx.js';
+export { Program, evaluate, clearSessionCache, type RuntimeOptions, type Feeds } from './runtime.js';
