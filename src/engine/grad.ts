@@ -38,7 +38,8 @@ export function grad(y: Tensor, wrt: readonly Tensor[], dy?: Tensor): Tensor[] {
   // Which tensors depend on some wrt tensor: only those need gradients.
   const depends = new Set<number>(wrt.map((w) => w.id));
   for (const n of nodes) {
-    if (n.inputs.some((t) => depends.has(t.id))) n.outputs.forEach((o) => isFloat(o.dtype) && depends.add(o.id));
+    if (n.inputs.some((t) => depends.has(t.id)))
+      n.outputs.forEach((o) => isFloat(o.dtype) && depends.add(o.id));
   }
   const grads = new Map<number, Tensor>();
   const accumulate = (t: Tensor, g: Tensor): void => {

@@ -32,7 +32,12 @@ export interface LoweredGraph {
   readonly nodeCount: number;
 }
 
-function tensorProto(name: string, dtype: DType, dims: readonly number[], data: TypedArray): onnx.ITensorProto {
+function tensorProto(
+  name: string,
+  dtype: DType,
+  dims: readonly number[],
+  data: TypedArray,
+): onnx.ITensorProto {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return { name, dataType: ONNX_ELEM_TYPE[dtype], dims: [...dims], rawData: bytes };
 }
@@ -41,7 +46,10 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
   return {
     name: v.name,
     type: {
-      tensorType: { elemType: ONNX_ELEM_TYPE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } },
+      tensorType: {
+        elemType: ONNX_ELEM_TYPE[v.dtype],
+        shape: { dim: v.shape.map((d) => ({ dimValue: d })) },
+      },
     },
   };
 }
@@ -62,7 +70,8 @@ function topoNodes(roots: readonly Tensor[]): OpNode[] {
   // Iterative DFS: deep graphs (hundreds of layers plus their gradients) would overflow recursion.
   const stack: { node: OpNode; expanded: boolean }[] = [];
   const push = (t: Tensor): void => {
-    if (t.source.kind === 'op' && !done.has(t.source.node)) stack.push({ node: t.source.node, expanded: false });
+    if (t.source.kind === 'op' && !done.has(t.source.node))
+      stack.push({ node: t.source.node, expanded: false });
   };
   roots.forEach(push);
   while (stack.length) {
@@ -110,7 +119,9 @@ export function lower(spec: GraphSpec): LoweredGraph {
       if (!name) {
         name = `k${int64Cache.size}`;
         int64Cache.set(key, name);
-        initializers.push(tensorProto(name, 'int64', scalar ? [] : [values.length], fromNumbers('int64', values)));
+        initializers.push(
+          tensorProto(name, 'int64', scalar ? [] : [values.length], fromNumbers('int64', values)),
+        );
       }
       return name;
     },
@@ -137,12 +148,15 @@ export function lower(spec: GraphSpec): LoweredGraph {
       n = src.name;
       const prev = inputs.get(n);
       if (prev && (prev.dtype !== t.dtype || prev.shape.join(',') !== t.shape.join(','))) {
-        throw new Error(`lower: two different inputs are named '${n}' (${prev.dtype}[${prev.shape}] and ${t})`);
+        throw new Error(
+          `lower: two different inputs are named '${n}' (${prev.dtype}[${prev.shape}] and ${t})`,
+        );
       }
       if (!prev) {
         const baked = spec.initializers?.get(n);
         if (baked) {
-          if (baked.length !== t.size) throw new Error(`lower: initializer '${n}' has ${baked.length} values, ${t} needs ${t.size}`);
+          if (baked.length !== t.size)
+            throw new Error(`lower: initializer '${n}' has ${baked.length} values, ${t} needs ${t.size}`);
           initializers.push(tensorProto(n, t.dtype, t.shape, baked));
         }
         inputs.set(n, { name: n, shape: t.shape, dtype: t.dtype });

@@ -12,7 +12,12 @@ export type OnnxAttr =
 /** What an op's emit rule may do: add ONNX nodes and int64 constants to the graph being serialised. */
 export interface Emitter {
   /** Append one ONNX node. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, OnnxAttr>): void;
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs?: Record<string, OnnxAttr>,
+  ): void;
   /** An int64 initializer holding `values` (1-D, or rank 0 when `scalar`), deduplicated; returns its name. */
   int64s(values: readonly number[], scalar?: boolean): string;
   /** A float initializer of the dtype holding one value (rank 0); returns its name. */
@@ -50,7 +55,11 @@ export interface OpDef<A = unknown> {
    * `needs[i]` says whether input i's gradient is wanted: skip building the others (return null).
    * Return null for inputs that take no gradient. Omit the rule for non-differentiable ops.
    */
-  vjp?(node: OpNode<A>, dy: readonly (Tensor | null)[], needs: readonly boolean[]): readonly (Tensor | null)[];
+  vjp?(
+    node: OpNode<A>,
+    dy: readonly (Tensor | null)[],
+    needs: readonly boolean[],
+  ): readonly (Tensor | null)[];
 }
 
 /** A shape or dtype error that names the op and the operands' shapes. */
@@ -67,7 +76,9 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   const specs = op.infer(inputs, attrs);
   const outputs: Tensor[] = [];
   const node: OpNode<A> = { op, inputs: [...inputs], attrs, outputs };
-  specs.forEach((s, index) => outputs.push(new Tensor([...s.shape], s.dtype, { kind: 'op', node: node as OpNode, index })));
+  specs.forEach((s, index) =>
+    outputs.push(new Tensor([...s.shape], s.dtype, { kind: 'op', node: node as OpNode, index })),
+  );
   return outputs;
 }
 

@@ -25,7 +25,9 @@ function executionProviders(device: RuntimeOptions['device']): string[] {
   const available = ort.listSupportedBackends().map((b) => b.name);
   if (device === 'cuda') {
     if (!available.includes('cuda')) {
-      throw new Error(`device 'cuda' requested but this onnxruntime-node build offers: ${available.join(', ')}`);
+      throw new Error(
+        `device 'cuda' requested but this onnxruntime-node build offers: ${available.join(', ')}`,
+      );
     }
     return ['cuda', 'cpu'];
   }
@@ -91,7 +93,8 @@ export class Program {
     const ortFeeds: Record<string, ort.Tensor> = {};
     const known = new Set(this.graph.inputs.map((v) => v.name));
     for (const name of Object.keys(feeds)) {
-      if (!known.has(name)) throw new Error(`run: unknown input '${name}' (inputs: ${[...known].join(', ')})`);
+      if (!known.has(name))
+        throw new Error(`run: unknown input '${name}' (inputs: ${[...known].join(', ')})`);
     }
     for (const v of this.graph.inputs) {
       const data = feeds[v.name];
@@ -112,12 +115,15 @@ function checkFeed(v: ValueSpec, data: TypedArray, checkFinite: boolean): void {
   const got: DType = dtypeOf(data);
   if (got !== v.dtype) throw new Error(`run: input '${v.name}' wants ${v.dtype}, got ${got}`);
   if (data.length !== want) {
-    throw new Error(`run: input '${v.name}' wants ${want} values for shape [${v.shape.join(',')}], got ${data.length}`);
+    throw new Error(
+      `run: input '${v.name}' wants ${want} values for shape [${v.shape.join(',')}], got ${data.length}`,
+    );
   }
   if (checkFinite && isFloat(got)) {
     const a = data as Float32Array;
     for (let i = 0; i < a.length; i++) {
-      if (!Number.isFinite(a[i])) throw new Error(`run: input '${v.name}' has a non-finite value (${a[i]}) at index ${i}`);
+      if (!Number.isFinite(a[i]))
+        throw new Error(`run: input '${v.name}' has a non-finite value (${a[i]}) at index ${i}`);
     }
   }
 }

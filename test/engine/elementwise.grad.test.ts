@@ -5,8 +5,20 @@ import { gradCheck, randomArray } from '../helpers/gradcheck.js';
 describe('elementwise VJPs match finite differences', () => {
   it('add/sub/mul/div with broadcasting', async () => {
     await gradCheck((a, b) => E.add(a, b), [[3, 4], [4]]);
-    await gradCheck((a, b) => E.sub(a, b), [[2, 1, 4], [3, 1]]);
-    await gradCheck((a, b) => E.mul(a, b), [[3, 4], [3, 1]]);
+    await gradCheck(
+      (a, b) => E.sub(a, b),
+      [
+        [2, 1, 4],
+        [3, 1],
+      ],
+    );
+    await gradCheck(
+      (a, b) => E.mul(a, b),
+      [
+        [3, 4],
+        [3, 1],
+      ],
+    );
     await gradCheck((a, b) => E.div(a, b), [[3, 4], [4]], { values: [undefined, randomArray(4, 5, 0.5, 2)] });
   });
   it('pow, max, min, where', async () => {

@@ -11,7 +11,9 @@ describe('engine smoke', () => {
     const ws = Float32Array.from({ length: 12 }, (_, i) => (i - 6) / 10);
     const out = await E.evaluate({ y, gx, gw }, { x: xs, w: ws });
     // y = sum((xW)^2); dy/dx = 2 (xW) W^T
-    const xw = [0, 1].map((r) => [0, 1, 2, 3].map((c) => [0, 1, 2].reduce((s, k) => s + xs[r * 3 + k] * ws[k * 4 + c], 0)));
+    const xw = [0, 1].map((r) =>
+      [0, 1, 2, 3].map((c) => [0, 1, 2].reduce((s, k) => s + xs[r * 3 + k] * ws[k * 4 + c], 0)),
+    );
     const yRef = xw.flat().reduce((s, v) => s + v * v, 0);
     expect(out.y[0]).toBeCloseTo(yRef, 4);
     const gx00 = [0, 1, 2, 3].reduce((s, c) => s + 2 * xw[0][c] * ws[0 * 4 + c], 0);

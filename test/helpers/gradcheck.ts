@@ -74,7 +74,9 @@ export async function gradCheck(
     expect(g.length, `gradient ${i} size`).toBe(v.length);
     const max = opts.maxEntries ?? 48;
     const idx =
-      v.length <= max ? [...Array(v.length).keys()] : Array.from({ length: max }, () => Math.floor(pick() * v.length));
+      v.length <= max
+        ? [...Array(v.length).keys()]
+        : Array.from({ length: max }, () => Math.floor(pick() * v.length));
     for (const j of idx) {
       const orig = Number(v[j]);
       (v as Float64Array)[j] = orig + eps;
@@ -86,7 +88,9 @@ export async function gradCheck(
       const a = Number(g[j]);
       const tol = atol + rtol * Math.max(Math.abs(numeric), Math.abs(a));
       if (!(Math.abs(a - numeric) <= tol)) {
-        throw new Error(`input ${i} entry ${j}: analytic ${a} vs numeric ${numeric} (tol ${tol.toExponential(2)})`);
+        throw new Error(
+          `input ${i} entry ${j}: analytic ${a} vs numeric ${numeric} (tol ${tol.toExponential(2)})`,
+        );
       }
     }
   }

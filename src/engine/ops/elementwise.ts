@@ -3,14 +3,7 @@
  * functions. Each op's shape rule, ONNX emission and VJP sit together.
  */
 import { type DType, ONNX_ELEM_TYPE, isFloat } from '../dtype.js';
-import {
-  type OpDef,
-  type OpNode,
-  ShapeError,
-  apply1,
-  broadcastShapes,
-  sameDType,
-} from '../op.js';
+import { type OpDef, type OpNode, ShapeError, apply1, broadcastShapes, sameDType } from '../op.js';
 import { Tensor, scalar } from '../tensor.js';
 import { reduceSum } from './reduce.js';
 import { reshape } from './shape.js';
@@ -98,14 +91,19 @@ const PowOp = binaryOp(
 function minMaxVjp(pickA: (a: Tensor, b: Tensor) => Tensor): OpDef<BinaryAttrs>['vjp'] {
   return ({ inputs: [a, b] }, [g], [na, nb]) => {
     const takeA = pickA(a, b);
-    return [
-      na ? sumTo(where(takeA, g!, 0), a.shape) : null,
-      nb ? sumTo(where(takeA, 0, g!), b.shape) : null,
-    ];
+    return [na ? sumTo(where(takeA, g!, 0), a.shape) : null, nb ? sumTo(where(takeA, 0, g!), b.shape) : null];
   };
 }
-const MaxOp = binaryOp('Max', same, minMaxVjp((a, b) => greaterOrEqual(a, b)));
-const MinOp = binaryOp('Min', same, minMaxVjp((a, b) => lessOrEqual(a, b)));
+const MaxOp = binaryOp(
+  'Max',
+  same,
+  minMaxVjp((a, b) => greaterOrEqual(a, b)),
+);
+const MinOp = binaryOp(
+  'Min',
+  same,
+  minMaxVjp((a, b) => lessOrEqual(a, b)),
+);
 const EqualOp = binaryOp('Equal', boolean);
 const LessOp = binaryOp('Less', boolean);
 const GreaterOp = binaryOp('Greater', boolean);

@@ -27,7 +27,10 @@ const MatMulOp: OpDef<null> = {
     e.node('MatMul', ins, outs);
   },
   vjp({ inputs: [a, b] }, [g], [na, nb]) {
-    return [na ? sumTo(matmul(g!, swapLast(b)), a.shape) : null, nb ? sumTo(matmul(swapLast(a), g!), b.shape) : null];
+    return [
+      na ? sumTo(matmul(g!, swapLast(b)), a.shape) : null,
+      nb ? sumTo(matmul(swapLast(a), g!), b.shape) : null,
+    ];
   },
 };
 

@@ -36,7 +36,8 @@ function reduceOp(name: string, vjp: OpDef<ReduceAttrs>['vjp']): OpDef<ReduceAtt
     emit(e, node, ins, outs) {
       const { axes, keepdims } = node.attrs;
       // Opset 17: ReduceSum takes its axes as an input, ReduceMean/ReduceMax as an attribute.
-      if (name === 'ReduceSum') e.node(name, [ins[0], e.int64s(axes)], outs, { keepdims: { i: keepdims ? 1 : 0 } });
+      if (name === 'ReduceSum')
+        e.node(name, [ins[0], e.int64s(axes)], outs, { keepdims: { i: keepdims ? 1 : 0 } });
       else e.node(name, ins, outs, { axes: { ints: axes }, keepdims: { i: keepdims ? 1 : 0 } });
     },
     vjp,

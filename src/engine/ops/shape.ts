@@ -13,7 +13,8 @@ const eqShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.ever
 const ReshapeOp: OpDef<{ shape: readonly number[] }> = {
   name: 'Reshape',
   infer([x], { shape }) {
-    if (sizeOf(shape) !== x.size) throw new ShapeError('Reshape', `cannot reshape to [${shape.join(',')}]`, [x]);
+    if (sizeOf(shape) !== x.size)
+      throw new ShapeError('Reshape', `cannot reshape to [${shape.join(',')}]`, [x]);
     return [{ shape, dtype: x.dtype }];
   },
   emit(e, node, ins, outs) {
@@ -40,7 +41,8 @@ const TransposeOp: OpDef<{ perm: readonly number[] }> = {
   name: 'Transpose',
   infer([x], { perm }) {
     const ok = perm.length === x.rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
-    if (!ok) throw new ShapeError('Transpose', `perm [${perm.join(',')}] is not a permutation of the axes`, [x]);
+    if (!ok)
+      throw new ShapeError('Transpose', `perm [${perm.join(',')}] is not a permutation of the axes`, [x]);
     return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
   },
   emit(e, node, ins, outs) {
@@ -112,7 +114,9 @@ const ConcatOp: OpDef<{ axis: number }> = {
     let total = 0;
     for (const t of ins) {
       const ok =
-        t.dtype === first.dtype && t.rank === first.rank && t.shape.every((d, i) => i === axis || d === first.shape[i]);
+        t.dtype === first.dtype &&
+        t.rank === first.rank &&
+        t.shape.every((d, i) => i === axis || d === first.shape[i]);
       if (!ok) throw new ShapeError('Concat', `inputs must match except on axis ${axis}`, ins);
       total += t.shape[axis];
     }
@@ -197,7 +201,9 @@ const PadOp: OpDef<PadAttrs> = {
   name: 'Pad',
   infer([x], { before, after }) {
     if (before.length !== x.rank || after.length !== x.rank || [...before, ...after].some((p) => p < 0)) {
-      throw new ShapeError('Pad', `pads [${before.join(',')}] / [${after.join(',')}] must be >= 0 per axis`, [x]);
+      throw new ShapeError('Pad', `pads [${before.join(',')}] / [${after.join(',')}] must be >= 0 per axis`, [
+        x,
+      ]);
     }
     return [{ shape: x.shape.map((d, i) => d + before[i] + after[i]), dtype: x.dtype }];
   },
@@ -282,12 +288,17 @@ interface ScatterAttrs {
 const ScatterElementsOp: OpDef<ScatterAttrs> = {
   name: 'ScatterElements',
   infer([x, idx, upd]) {
-    if (idx.dtype !== 'int64' || !eqShape(idx.shape, upd.shape) || idx.rank !== x.rank || upd.dtype !== x.dtype) {
-      throw new ShapeError('ScatterElements', 'indices (int64) and updates must share a shape of the data rank', [
-        x,
-        idx,
-        upd,
-      ]);
+    if (
+      idx.dtype !== 'int64' ||
+      !eqShape(idx.shape, upd.shape) ||
+      idx.rank !== x.rank ||
+      upd.dtype !== x.dtype
+    ) {
+      throw new ShapeError(
+        'ScatterElements',
+        'indices (int64) and updates must share a shape of the data rank',
+        [x, idx, upd],
+      );
     }
     return [{ shape: x.shape, dtype: x.dtype }];
   },
@@ -309,7 +320,10 @@ export function scatterElements(
   axis: number,
   reduction: 'none' | 'add' = 'none',
 ): Tensor {
-  return apply1(ScatterElementsOp, [x, indices, updates], { axis: normAxis('ScatterElements', axis, x.rank), reduction });
+  return apply1(ScatterElementsOp, [x, indices, updates], {
+    axis: normAxis('ScatterElements', axis, x.rank),
+    reduction,
+  });
 }
 
 /** Insert a size-1 axis. */
@@ -333,4 +347,3 @@ export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
 export function flatten(x: Tensor): Tensor {
   return reshape(x, [x.shape[0], x.size / Math.max(x.shape[0], 1)]);
 }
-

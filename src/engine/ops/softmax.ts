@@ -5,7 +5,10 @@ import type { Tensor } from '../tensor.js';
 import { exp, mul, sub } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 
-function softmaxOp(name: 'Softmax' | 'LogSoftmax', vjp: OpDef<{ axis: number }>['vjp']): OpDef<{ axis: number }> {
+function softmaxOp(
+  name: 'Softmax' | 'LogSoftmax',
+  vjp: OpDef<{ axis: number }>['vjp'],
+): OpDef<{ axis: number }> {
   return {
     name,
     infer([x]) {

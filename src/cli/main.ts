@@ -1,0 +1,16 @@
+/** The `arcface` command: one sub-command per file in ./commands. */
+import { Command } from 'commander';
+
+export function buildProgram(): Command {
+  const program = new Command('arcface')
+    .description('ArcFace in TypeScript: train, evaluate and recognise faces with angular-margin embeddings')
+    .showHelpAfterError();
+  // Each room registers its own sub-commands here.
+  return program;
+}
+
+const program = buildProgram();
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`arcface: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+});
