@@ -1,11 +1,15 @@
 /** The `arcface` command: one sub-command per file in ./commands. */
 import { Command } from 'commander';
+import { registerFaceCommands } from './commands/face.js';
+import { registerEvalCommand } from './commands/eval.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
     .description('ArcFace in TypeScript: train, evaluate and recognise faces with angular-margin embeddings')
     .showHelpAfterError();
   // Each room registers its own sub-commands here.
+  registerFaceCommands(program);
+  registerEvalCommand(program);
   return program;
 }
 

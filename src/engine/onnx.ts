@@ -1,8 +1,12 @@
 /** Serialisation of symbolic graphs to ONNX (opset 17) ModelProto bytes. */
-import { onnx } from 'onnx-proto';
+import type { onnx } from 'onnx-proto';
+// onnx-proto is CommonJS: Node's own ESM loader (tsx, the CLI, benches) sees only its default export.
+import onnxProto from 'onnx-proto';
 import { type DType, ONNX_ELEM_TYPE, type TypedArray, fromNumbers } from './dtype.js';
 import type { Emitter, OnnxAttr, OpNode } from './op.js';
 import type { Tensor } from './tensor.js';
+
+const proto: typeof onnx = onnxProto.onnx;
 
 export const OPSET = 17;
 
@@ -55,7 +59,7 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
 }
 
 function attrProto(name: string, a: OnnxAttr): onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = proto.AttributeProto.AttributeType;
   if ('i' in a) return { name, type: T.INT, i: a.i };
   if ('f' in a) return { name, type: T.FLOAT, f: a.f };
   if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
@@ -198,6 +202,6 @@ export function lower(spec: GraphSpec): LoweredGraph {
       output: outSpecs.map(valueInfo),
     },
   };
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  const bytes = proto.ModelProto.encode(proto.ModelProto.create(model)).finish();
   return { bytes, inputs: fed, outputs: outSpecs, nodeCount: nodes.length };
 }

@@ -1,0 +1,244 @@
+/** `arcface detect`, `arcface embed` and `arcface verify`: the face pipeline from the command line. */
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js';
+import { annotateFaces } from '../../face/annotate.js';
+import { decodeImage } from '../../face/image.js';
+import {
+  type FacePipeline,
+  type FacePipelineOptions,
+  type FaceSelection,
+  createFacePipeline,
+} from '../../face/pipeline.js';
+import { type DetectedFace } from '../../face/types.js';
+import { parseDetectorSpec, parseRecognizerSpec } from '../../face/zoo.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { progress } from '../../util/progress.js';
+
+const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
+]);
+
+interface ModelFlags {
+  detector?: string;
+  recognizer?: string;
+  threads?: number;
+  select?: FaceSelection;
+  flip: boolean;
+  scoreThreshold?: number;
+  detSize?: number;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function unitNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < -1 || n > 1) throw new InvalidArgumentError('expected a number in [-1, 1]');
+  return n;
+}
+
+function selection(v: string): FaceSelection {
+  if (v === 'largest' || v === 'central' || v === 'score') return v;
+  throw new InvalidArgumentError("expected 'largest', 'central' or 'score'");
+}
+
+function withModelOptions(cmd: Command, recognizer: boolean): Command {
+  cmd
+    .option(
+      '--detector <spec>',
+      'face detector: scrfd:PATH or yunet:PATH (default: SCRFD-500m from ../shared/data/models)',
+    )
+    .option('--det-size <px>', 'detector input side for dynamic-size detectors', positiveInt)
+    .option('--score-threshold <s>', 'minimum detection score', unitNumber)
+    .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', positiveInt);
+  if (recognizer) {
+    cmd
+      .option('--recognizer <spec>', 'recogniser: onnx:PATH (an ArcFace-style ONNX model; required)')
+      .option('--select <how>', 'face to embed when there are several: largest, central or score', selection)
+      .option('--no-flip', 'embed the face only, not the face plus its mirror image');
+  }
+  return cmd;
+}
+
+function pipelineOptions(flags: ModelFlags, needRecognizer: boolean): FacePipelineOptions {
+  if (needRecognizer && !flags.recognizer) {
+    throw new Error('no recogniser given: pass --recognizer onnx:/path/to/model.onnx');
+  }
+  return {
+    detector: flags.detector ? parseDetectorSpec(flags.detector) : undefined,
+    recognizer: flags.recognizer ? parseRecognizerSpec(flags.recognizer) : undefined,
+    threads: flags.threads,
+    select: flags.select,
+    detection: { scoreThreshold: flags.scoreThreshold, inputSize: flags.detSize },
+    recognition: { flip: flags.flip },
+  };
+}
+
+function round(v: number, digits = 2): number {
+  const k = 10 ** digits;
+  return Math.round(v * k) / k;
+}
+
+function faceJson(f: DetectedFace): object {
+  return {
+    box: [round(f.box.x1), round(f.box.y1), round(f.box.x2), round(f.box.y2)],
+    score: round(f.score, 4),
+    landmarks: f.landmarks.map(([x, y]) => [round(x), round(y)]),
+  };
+}
+
+/** Image files under `dir`, recursively, sorted for a stable output order. */
+async function listImages(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await listImages(path)));
+    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found.sort();
+}
+
+async function withPipeline<T>(opts: FacePipelineOptions, work: (p: FacePipeline) => Promise<T>): Promise<T> {
+  const pipeline = await createFacePipeline(opts);
+  try {
+    return await work(pipeline);
+  } finally {
+    await pipeline.dispose();
+  }
+}
+
+/** Register the face sub-commands on the `arcface` program. */
+export function registerFaceCommands(program: Command): void {
+  withModelOptions(
+    program
+      .command('detect')
+      .description('detect faces; print boxes, scores and 5 landmarks (original image pixels) as JSON')
+      .argument('<image>', 'image file')
+      .option('--out <file>', 'also write the image with boxes and landmarks drawn (.png, .jpg or .webp)'),
+    false,
+  ).action(async (image: string, flags: ModelFlags & { out?: string }) => {
+    await withPipeline(pipelineOptions(flags, false), async (p) => {
+      const decoded = await decodeImage(image);
+      const faces = await p.detector.detect(decoded);
+      // Valid JSON with one face per line: readable in a terminal, trivial for `jq`.
+      const head = { path: image, width: decoded.width, height: decoded.height };
+      const fields = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+      const body = faces.map((f) => `    ${JSON.stringify(faceJson(f))}`).join(',\n');
+      console.log(['{', ...fields, `  "faces": [${faces.length ? `\n${body}\n  ` : ''}]`, '}'].join('\n'));
+      if (flags.out) {
+        const ext = extname(flags.out).toLowerCase();
+        const format = ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : 'png';
+        await writeFileAtomic(flags.out, await annotateFaces(decoded, faces, format));
+        console.error(`wrote ${flags.out}`);
+      }
+    });
+  });
+
+  withModelOptions(
+    program
+      .command('embed')
+      .description(
+        'embed the largest face of each image; writes JSON lines {"path","label","embedding"} or, for a .bin ' +
+          'file, AFEMB1 binary float32. Exit 0 all embedded, 1 some images failed (the rest are written), 2 error',
+      )
+      .argument('<input>', 'an image, or a folder searched recursively (label = first sub-folder)')
+      .requiredOption('--out <file>', 'output file: .jsonl (JSON lines) or .bin (binary)')
+      .option('--batch-size <n>', 'images per recogniser batch', positiveInt, 16)
+      .option('--quiet', 'no progress bar'),
+    true,
+  ).action(async (input: string, flags: ModelFlags & { out: string; batchSize: number; quiet?: boolean }) => {
+    const isDir = (await stat(input).catch(() => undefined))?.isDirectory() ?? false;
+    const paths = isDir ? await listImages(input) : [input];
+    if (paths.length === 0) throw new Error(`no images (${[...IMAGE_EXTENSIONS].join(' ')}) under ${input}`);
+    await withPipeline(pipelineOptions(flags, true), async (p) => {
+      const bar = progress('embed', paths.length, { quiet: flags.quiet });
+      const results = await p.embedMany(paths, {
+        batchSize: flags.batchSize,
+        onProgress: (d) => bar.update(d),
+      });
+      bar.stop();
+      const ok = results.flatMap((r) => (r.ok ? [r] : []));
+      const dim = p.recognizer?.dim ?? 0;
+      const vectors = new Float32Array(ok.length * dim);
+      const meta: EmbeddingMeta[] = ok.map((r, i) => {
+        vectors.set(r.embedding, i * dim);
+        const path = isDir ? relative(input, paths[r.index]).split(sep).join('/') : paths[r.index];
+        const parts = path.split('/');
+        return isDir && parts.length > 1 ? { path, label: parts[0] } : { path };
+      });
+      for (const r of results) {
+        if (!r.ok) console.error(`skipped ${paths[r.index]}: ${r.error.message}`);
+        else if (r.fallback) console.error(`no face found in ${paths[r.index]}: embedded the whole image`);
+      }
+      if (ok.length === 0) throw new Error('no image could be embedded');
+      await writeEmbeddings(flags.out, { dim, vectors, meta });
+      const fallbacks = ok.filter((r) => r.fallback).length;
+      console.error(
+        `wrote ${ok.length} embeddings (${dim}-d) to ${flags.out}; ${fallbacks} without a detected face, ` +
+          `${results.length - ok.length} failed`,
+      );
+      if (ok.length < results.length) process.exitCode = 1;
+    });
+  });
+
+  withModelOptions(
+    program
+      .command('verify')
+      .description(
+        'same person or not: prints the cosine similarity and the decision. Exit 0 same, 1 different, 2 error',
+      )
+      .argument('<a>', 'first image')
+      .argument('<b>', 'second image')
+      .option(
+        '--threshold <t>',
+        'cosine threshold (default: the calibrated one for known models)',
+        unitNumber,
+      )
+      .option('--json', 'print the result as JSON'),
+    true,
+  )
+    // Exit 1 means 'different': usage errors must not be mistaken for it.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action(async (a: string, b: string, flags: ModelFlags & { threshold?: number; json?: boolean }) => {
+      await withPipeline(pipelineOptions(flags, true), async (p) => {
+        const ea = await p.embed(a);
+        const eb = await p.embed(b);
+        const v = await p.verify(ea.embedding, eb.embedding, flags.threshold);
+        const fallback = [ea.fallback ? a : undefined, eb.fallback ? b : undefined].filter(
+          (x) => x !== undefined,
+        );
+        if (flags.json) {
+          console.log(
+            JSON.stringify({
+              a,
+              b,
+              similarity: v.similarity,
+              threshold: v.threshold,
+              same: v.same,
+              noFaceFound: fallback,
+            }),
+          );
+        } else {
+          console.log(
+            `similarity ${v.similarity.toFixed(4)}  threshold ${v.threshold.toFixed(4)}  ${v.same ? 'same' : 'different'}`,
+          );
+          for (const f of fallback) console.error(`note: no face found in ${f}; the whole image was used`);
+        }
+        process.exitCode = v.same ? 0 : 1;
+      });
+    });
+}

@@ -1,0 +1,70 @@
+/** Parametric activations: PReLU (learned slope per channel) and leaky ReLU (fixed slope). */
+import { isFloat } from '../dtype.js';
+import { type OpDef, ShapeError, apply1 } from '../op.js';
+import type { Tensor } from '../tensor.js';
+import { greater, minimum, mul, where } from './elementwise.js';
+import { channelSum } from './norm.js';
+import { reshape } from './shape.js';
+
+/** The slope [C] as a tensor that broadcasts against x's channel axis (axis 1). */
+const slopeFor = (slope: Tensor, x: Tensor): Tensor =>
+  reshape(slope, [1, slope.size, ...x.shape.slice(2).map(() => 1)]);
+
+const PReluOp: OpDef<null> = {
+  name: 'PRelu',
+  infer([x, slope]) {
+    const ok =
+      x.rank >= 2 &&
+      isFloat(x.dtype) &&
+      slope.dtype === x.dtype &&
+      slope.rank === 1 &&
+      slope.shape[0] === x.shape[1];
+    if (!ok) throw new ShapeError('PRelu', 'needs x [N, C, ...] and a slope [C] of its dtype', [x, slope]);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  emit(e, { inputs: [x, slope] }, [xs, s], outs) {
+    // ONNX Runtime's PRelu kernel with a [C, 1, 1] slope measured 63-134 ms on [16, 64, 56, 56]
+    // (2 threads) against 27-73 ms for Where(x > 0, x, x * slope) in the same runs; emit the latter.
+    const shaped = e.tmp('slope');
+    const scaled = e.tmp('scaled');
+    const positive = e.tmp('positive');
+    e.node('Reshape', [s, e.int64s([slope.size, ...x.shape.slice(2).map(() => 1)])], [shaped]);
+    e.node('Mul', [xs, shaped], [scaled]);
+    e.node('Greater', [xs, e.scalar(0, x.dtype)], [positive]);
+    e.node('Where', [positive, xs, scaled], outs);
+  },
+  vjp({ inputs: [x, slope] }, [g], [nx, ns]) {
+    return [
+      nx ? where(greater(x, 0), g!, mul(g!, slopeFor(slope, x))) : null,
+      ns ? channelSum(mul(g!, minimum(x, 0))) : null,
+    ];
+  },
+};
+
+/**
+ * PReLU: x where x > 0, slope[c] * x elsewhere, with one learned slope per channel.
+ * @param x [N, C] or [N, C, H, W] (any rank >= 2; channels on axis 1)
+ * @param slope [C]
+ */
+export function prelu(x: Tensor, slope: Tensor): Tensor {
+  return apply1(PReluOp, [x, slope], null);
+}
+
+const LeakyReluOp: OpDef<{ alpha: number }> = {
+  name: 'LeakyRelu',
+  infer([x]) {
+    if (!isFloat(x.dtype)) throw new ShapeError('LeakyRelu', 'needs a float operand', [x]);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  emit(e, { attrs: { alpha } }, ins, outs) {
+    e.node('LeakyRelu', ins, outs, { alpha: { f: alpha } });
+  },
+  vjp({ inputs: [x], attrs: { alpha } }, [g]) {
+    return [where(greater(x, 0), g!, mul(g!, alpha))];
+  },
+};
+
+/** x where x > 0, alpha * x elsewhere (alpha fixed, default 0.01 as in PyTorch). */
+export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  return apply1(LeakyReluOp, [x], { alpha });
+}

@@ -1,0 +1,155 @@
+/**
+ * InsightFace SCRFD face detectors (ONNX files with 5-point landmarks, e.g. scrfd_500m, scrfd_2.5g_bnkps,
+ * buffalo_l's det_10g): letterbox, one session run, anchor-free decoding per stride, NMS.
+ */
+import * as ort from 'onnxruntime-node';
+import { letterbox, unletterbox } from './letterbox.js';
+import { nms } from './nms.js';
+import { type SessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
+import { type PixelNormalization, writeChw } from './tensor-input.js';
+import type { DetectedFace, FaceDetector, Landmarks5, Point, RgbImage } from './types.js';
+
+/** Options shared by the detectors. */
+export interface DetectorOptions extends SessionOptions {
+  /**
+   * Detector input in pixels, `[width, height]` or one number for a square; rounded up to a multiple of 32.
+   * Ignored for models with a fixed input size. Default 640, InsightFace's `det_size`.
+   */
+  readonly inputSize?: number | readonly [number, number];
+  /** Minimum face score kept, in [0, 1]. */
+  readonly scoreThreshold?: number;
+  /** IoU above which the lower-scoring of two boxes is dropped. */
+  readonly nmsThreshold?: number;
+}
+
+const NORM: PixelNormalization = { mean: 127.5, std: 128, order: 'rgb' };
+
+/** Input size for a model: its fixed size if it has one, otherwise the requested size rounded up to /32. */
+export function detectorInputSize(
+  shape: readonly (number | string)[] | undefined,
+  requested: DetectorOptions['inputSize'],
+): [number, number] {
+  const fh = fixedDim(shape?.[2]);
+  const fw = fixedDim(shape?.[3]);
+  if (fh !== undefined && fw !== undefined) return [fw, fh];
+  const [w, h] = typeof requested === 'number' ? [requested, requested] : (requested ?? [640, 640]);
+  const up = (v: number): number => Math.max(32, Math.ceil(v / 32) * 32);
+  return [up(w), up(h)];
+}
+
+interface Level {
+  readonly stride: number;
+  readonly scores: Float32Array;
+  readonly boxes: Float32Array;
+  readonly kps: Float32Array;
+}
+
+/** Pair the nine outputs by kind (last dim 1 / 4 / 10) and by level (most rows = finest stride). */
+function levels(outputs: ort.InferenceSession.ReturnType, path: string): Level[] {
+  const byKind = new Map<number, { rows: number; data: Float32Array }[]>();
+  for (const t of Object.values(outputs)) {
+    const last = t.dims[t.dims.length - 1];
+    const rows = t.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+    const list = byKind.get(last) ?? [];
+    list.push({ rows, data: t.data as Float32Array });
+    byKind.set(last, list);
+  }
+  const scores = byKind.get(1) ?? [];
+  const boxes = byKind.get(4) ?? [];
+  const kps = byKind.get(10) ?? [];
+  if (scores.length === 0 || scores.length !== boxes.length || scores.length !== kps.length) {
+    throw new Error(
+      `${path}: not an SCRFD model with landmarks (expected score/bbox/kps outputs per stride, ` +
+        `got last dims ${[...byKind.keys()].join(', ')})`,
+    );
+  }
+  const strides = scores.length === 3 ? [8, 16, 32] : scores.length === 5 ? [8, 16, 32, 64, 128] : undefined;
+  if (!strides) throw new Error(`${path}: unexpected number of SCRFD levels (${scores.length})`);
+  const desc = (a: { rows: number }, b: { rows: number }): number => b.rows - a.rows;
+  [scores, boxes, kps].forEach((l) => l.sort(desc));
+  return strides.map((stride, i) => ({
+    stride,
+    scores: scores[i].data,
+    boxes: boxes[i].data,
+    kps: kps[i].data,
+  }));
+}
+
+/**
+ * Decode one level: every cell holds `anchors` anchors centred at (col, row) * stride; boxes are distances
+ * to the four sides and landmarks offsets from the centre, both in units of the stride.
+ */
+function decodeLevel(
+  level: Level,
+  width: number,
+  height: number,
+  threshold: number,
+  out: DetectedFace[],
+): void {
+  const { stride: s, scores, boxes, kps } = level;
+  const cols = Math.ceil(width / s);
+  const cells = cols * Math.ceil(height / s);
+  const anchors = scores.length / cells;
+  if (!Number.isInteger(anchors) || anchors < 1) {
+    throw new Error(`SCRFD stride ${s}: ${scores.length} scores do not fit a ${width}x${height} input`);
+  }
+  for (let i = 0; i < scores.length; i++) {
+    const score = scores[i];
+    if (score < threshold) continue;
+    const cell = Math.floor(i / anchors);
+    const cx = (cell % cols) * s;
+    const cy = Math.floor(cell / cols) * s;
+    const b = i * 4;
+    const k = i * 10;
+    const p = (j: number): Point => [cx + kps[k + 2 * j] * s, cy + kps[k + 2 * j + 1] * s];
+    const landmarks: Landmarks5 = [p(0), p(1), p(2), p(3), p(4)];
+    out.push({
+      box: {
+        x1: cx - boxes[b] * s,
+        y1: cy - boxes[b + 1] * s,
+        x2: cx + boxes[b + 2] * s,
+        y2: cy + boxes[b + 3] * s,
+      },
+      score,
+      landmarks,
+    });
+  }
+}
+
+/**
+ * Load an SCRFD detector from an ONNX file.
+ * @param path the .onnx file (input RGB (x - 127.5) / 128, NCHW; 9 outputs: score, bbox, kps per stride).
+ */
+export async function loadScrfd(path: string, opts: DetectorOptions = {}): Promise<FaceDetector> {
+  const model = await loadOnnxModel(path, opts);
+  const outputs = model.session.outputNames.length;
+  if (outputs !== 9 && outputs !== 15) {
+    await model.session.release();
+    throw new Error(
+      `${path}: not an SCRFD model with landmarks (expected 9 or 15 outputs: score, bbox and kps per stride; ` +
+        `got ${outputs})`,
+    );
+  }
+  const inputName = model.session.inputNames[0];
+  const [width, height] = detectorInputSize(model.inputShapes.get(inputName), opts.inputSize);
+  const scoreThreshold = opts.scoreThreshold ?? 0.5;
+  const nmsThreshold = opts.nmsThreshold ?? 0.4;
+  return {
+    spec: `scrfd:${path}`,
+    async detect(image: RgbImage): Promise<DetectedFace[]> {
+      const lb = await letterbox(image, width, height);
+      // A fresh buffer per call: overlapping calls must not share an input that a pending run still reads.
+      const input = new Float32Array(3 * width * height);
+      writeChw(lb.image, NORM, input);
+      const outputs = await model.session.run({
+        [inputName]: new ort.Tensor('float32', input, [1, 3, height, width]),
+      });
+      const found: DetectedFace[] = [];
+      for (const level of levels(outputs, path)) decodeLevel(level, width, height, scoreThreshold, found);
+      return nms(found, nmsThreshold).map((f) => unletterbox(f, lb));
+    },
+    async dispose() {
+      await model.session.release();
+    },
+  };
+}

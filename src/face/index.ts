@@ -1,0 +1,55 @@
+/** Face detection, alignment and embedding: the public face API. */
+export {
+  createFacePipeline,
+  NoFaceError,
+  type Detection,
+  type EmbedManyOptions,
+  type EmbedManyResult,
+  type FaceEmbedding,
+  type FacePipeline,
+  type FacePipelineOptions,
+  type FaceSelection,
+  type StageTimes,
+  type Verification,
+} from './pipeline.js';
+export {
+  decodeImage,
+  DEFAULT_MAX_PIXELS,
+  ImageError,
+  type DecodeOptions,
+  type ImageErrorCode,
+  type ImageInput,
+  type RawImage,
+} from './image.js';
+export {
+  alignFace,
+  applySimilarity,
+  ARCFACE_TEMPLATE_112,
+  arcfaceTemplate,
+  estimateSimilarity,
+  invertSimilarity,
+  warpSimilarity,
+  type Similarity,
+} from './align.js';
+export {
+  defaultDetectorSpec,
+  loadDetector,
+  loadRecognizer,
+  parseDetectorSpec,
+  parseRecognizerSpec,
+  type DetectorSpec,
+  type RecognizerSpec,
+} from './zoo.js';
+export type { DetectorOptions } from './detect-scrfd.js';
+export type { OnnxRecognizerOptions } from './embed-onnx.js';
+export type { PixelNormalization } from './tensor-input.js';
+export { annotateFaces } from './annotate.js';
+export type {
+  Box,
+  DetectedFace,
+  FaceDetector,
+  FaceRecognizer,
+  Landmarks5,
+  Point,
+  RgbImage,
+} from './types.js';

@@ -1,0 +1,315 @@
+/**
+ * The face pipeline: image -> detection -> alignment -> embedding, and comparison of embeddings. This is the
+ * library's face API; the CLI and the evaluation scripts are thin layers over it.
+ */
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+import { alignFace } from './align.js';
+import type { DetectorOptions } from './detect-scrfd.js';
+import type { OnnxRecognizerOptions } from './embed-onnx.js';
+import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
+import type { DetectedFace, FaceDetector, FaceRecognizer, RgbImage } from './types.js';
+import {
+  type DetectorSpec,
+  type RecognizerSpec,
+  defaultDetectorSpec,
+  loadDetector,
+  loadRecognizer,
+} from './zoo.js';
+
+/** Which face `embed` uses when an image holds several. */
+export type FaceSelection = 'largest' | 'central' | 'score';
+
+export interface FacePipelineOptions {
+  /** Detector spec; default SCRFD-500m from ../shared/data/models when present (a stop-gap default). */
+  readonly detector?: DetectorSpec;
+  /** Recogniser spec; needed for `embed`, `verify` and `embedMany`, not for `detect`. */
+  readonly recognizer?: RecognizerSpec;
+  /** ONNX Runtime intra-op threads per session (default: all cores). */
+  readonly threads?: number;
+  readonly detection?: Omit<DetectorOptions, 'threads'>;
+  readonly recognition?: Omit<OnnxRecognizerOptions, 'threads'>;
+  readonly decode?: DecodeOptions;
+  /**
+   * Face to embed when there are several: 'largest' box (default), 'central' (InsightFace's rule: area minus
+   * twice the squared distance from the image centre), or highest 'score'.
+   */
+  readonly select?: FaceSelection;
+  /**
+   * When no face is detected, embed the whole image as a face (centre square, resized to the crop size) and
+   * report `fallback: true` (default true). When false, `embed` throws {@link NoFaceError}.
+   */
+  readonly fallback?: boolean;
+}
+
+/** Faces found in one image. */
+export interface Detection {
+  /** Image size after EXIF rotation, pixels; face coordinates refer to it. */
+  readonly width: number;
+  readonly height: number;
+  /** By descending score. */
+  readonly faces: DetectedFace[];
+}
+
+/** Milliseconds spent per stage on one image (the recogniser's share of a batch, in `embedMany`). */
+export interface StageTimes {
+  readonly decodeMs: number;
+  readonly detectMs: number;
+  readonly alignMs: number;
+  readonly embedMs: number;
+}
+
+/** The embedding of one image's face. */
+export interface FaceEmbedding {
+  /** Unit-length vector (`recognizer.dim` floats). */
+  readonly embedding: Float32Array;
+  /** The face embedded, or null when the whole image was used. */
+  readonly face: DetectedFace | null;
+  /** Faces the detector found. */
+  readonly facesFound: number;
+  /** True when no face was found and the whole image was embedded as the face. */
+  readonly fallback: boolean;
+  readonly width: number;
+  readonly height: number;
+  readonly times: StageTimes;
+}
+
+/** One input's outcome in {@link FacePipeline.embedMany}. */
+export type EmbedManyResult =
+  | ({ readonly ok: true; readonly index: number; readonly input: ImageInput } & FaceEmbedding)
+  | { readonly ok: false; readonly index: number; readonly input: ImageInput; readonly error: Error };
+
+/** A same/different decision. */
+export interface Verification {
+  /** Cosine similarity in [-1, 1]. */
+  readonly similarity: number;
+  readonly threshold: number;
+  /** similarity >= threshold. */
+  readonly same: boolean;
+  /** True when either side was embedded whole because no face was found. */
+  readonly fallback: boolean;
+}
+
+/** Thrown by `embed` when no face is found and `fallback` is off. */
+export class NoFaceError extends Error {
+  override readonly name = 'NoFaceError';
+}
+
+export interface EmbedManyOptions {
+  /** Images decoded and detected ahead, and crops per recogniser call (default 16). */
+  readonly batchSize?: number;
+  /** Called after each batch with the number of inputs done so far and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface FacePipeline {
+  readonly detector: FaceDetector;
+  readonly recognizer: FaceRecognizer | undefined;
+  /** Detect faces in an image (any size; EXIF rotation applied). */
+  detect(image: ImageInput): Promise<Detection>;
+  /** Detect, select one face ({@link FacePipelineOptions.select}), align to 112 x 112, embed. */
+  embed(image: ImageInput): Promise<FaceEmbedding>;
+  /** Cosine similarity of two embeddings (their dot product when unit-length, as ours are). */
+  compare(a: Float32Array, b: Float32Array): number;
+  /**
+   * Same person or not. Sides are images or embeddings. `threshold` defaults to the recogniser's calibrated
+   * one when the zoo knows the model; otherwise it must be given.
+   */
+  verify(
+    a: ImageInput | Float32Array,
+    b: ImageInput | Float32Array,
+    threshold?: number,
+  ): Promise<Verification>;
+  /** Embed many images, recogniser calls batched; a bad image gives an error entry, not a rejection. */
+  embedMany(inputs: readonly ImageInput[], opts?: EmbedManyOptions): Promise<EmbedManyResult[]>;
+  dispose(): Promise<void>;
+}
+
+function pick(
+  faces: readonly DetectedFace[],
+  how: FaceSelection,
+  width: number,
+  height: number,
+): DetectedFace {
+  const area = (f: DetectedFace): number => (f.box.x2 - f.box.x1) * (f.box.y2 - f.box.y1);
+  const rank = (f: DetectedFace): number => {
+    if (how === 'score') return f.score;
+    if (how === 'largest') return area(f);
+    const dx = (f.box.x1 + f.box.x2) / 2 - width / 2;
+    const dy = (f.box.y1 + f.box.y2) / 2 - height / 2;
+    return area(f) - 2 * (dx * dx + dy * dy);
+  };
+  return faces.reduce((best, f) => (rank(f) > rank(best) ? f : best));
+}
+
+/** The whole image as a face crop: the centre square, resized to `width x height`. */
+async function wholeImageCrop(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: 'cover', position: 'centre' })
+    .raw()
+    .toBuffer();
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+}
+
+/**
+ * Build a face pipeline: load the detector and (if given) the recogniser.
+ * @throws when a model cannot be loaded, or when no detector is given and the default is absent.
+ */
+export async function createFacePipeline(opts: FacePipelineOptions = {}): Promise<FacePipeline> {
+  const threads = opts.threads ?? availableParallelism();
+  const detector = await loadDetector(opts.detector ?? defaultDetectorSpec(), { ...opts.detection, threads });
+  const recognizer = opts.recognizer
+    ? await loadRecognizer(opts.recognizer, { ...opts.recognition, threads }).catch(async (err: unknown) => {
+        await detector.dispose();
+        throw err;
+      })
+    : undefined;
+  const select = opts.select ?? 'largest';
+  const fallback = opts.fallback ?? true;
+
+  const needRecognizer = (): FaceRecognizer => {
+    if (!recognizer) throw new Error("no recogniser loaded: pass recognizer: 'onnx:/path/to/model.onnx'");
+    return recognizer;
+  };
+
+  interface Prepared {
+    readonly crop: RgbImage;
+    readonly face: DetectedFace | null;
+    readonly facesFound: number;
+    readonly width: number;
+    readonly height: number;
+    readonly decodeMs: number;
+    readonly detectMs: number;
+    readonly alignMs: number;
+  }
+
+  /** Decode, detect and align one image (everything before the recogniser). */
+  async function prepare(input: ImageInput, rec: FaceRecognizer): Promise<Prepared> {
+    const t0 = performance.now();
+    const image = await decodeImage(input, opts.decode);
+    const t1 = performance.now();
+    const faces = await detector.detect(image);
+    const t2 = performance.now();
+    const { width, height } = rec.inputSize;
+    let face: DetectedFace | null = null;
+    let crop: RgbImage;
+    if (faces.length > 0) {
+      face = pick(faces, select, image.width, image.height);
+      // The template is for square crops: a non-square recogniser gets the square aligned at its width, then
+      // centre-cropped (not stretched) to its height.
+      crop = alignFace(image, face.landmarks, width);
+      if (height !== width) crop = await wholeImageCrop(crop, width, height);
+    } else if (fallback) {
+      crop = await wholeImageCrop(image, width, height);
+    } else {
+      throw new NoFaceError(`no face found in ${typeof input === 'string' ? input : 'the image'}`);
+    }
+    const t3 = performance.now();
+    return {
+      crop,
+      face,
+      facesFound: faces.length,
+      width: image.width,
+      height: image.height,
+      decodeMs: t1 - t0,
+      detectMs: t2 - t1,
+      alignMs: t3 - t2,
+    };
+  }
+
+  function finish(p: Prepared, embedding: Float32Array, embedMs: number): FaceEmbedding {
+    return {
+      embedding,
+      face: p.face,
+      facesFound: p.facesFound,
+      fallback: p.face === null,
+      width: p.width,
+      height: p.height,
+      times: { decodeMs: p.decodeMs, detectMs: p.detectMs, alignMs: p.alignMs, embedMs },
+    };
+  }
+
+  const compare = (a: Float32Array, b: Float32Array): number => {
+    if (a.length !== b.length) throw new Error(`embeddings differ in length (${a.length} vs ${b.length})`);
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i] * b[i];
+      na += a[i] * a[i];
+      nb += b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  };
+
+  const pipeline: FacePipeline = {
+    detector,
+    recognizer,
+    async detect(input) {
+      const image = await decodeImage(input, opts.decode);
+      return { width: image.width, height: image.height, faces: await detector.detect(image) };
+    },
+    async embed(input) {
+      const rec = needRecognizer();
+      const p = await prepare(input, rec);
+      const t = performance.now();
+      const [embedding] = await rec.embed([p.crop]);
+      return finish(p, embedding, performance.now() - t);
+    },
+    compare,
+    async verify(a, b, threshold) {
+      const rec = needRecognizer();
+      const th = threshold ?? rec.threshold;
+      if (th === undefined) {
+        throw new Error(`no calibrated threshold is known for ${rec.spec}: pass one (CLI: --threshold T)`);
+      }
+      const side = async (x: ImageInput | Float32Array): Promise<{ v: Float32Array; fallback: boolean }> =>
+        x instanceof Float32Array
+          ? { v: x, fallback: false }
+          : pipeline.embed(x).then((e) => ({ v: e.embedding, fallback: e.fallback }));
+      const ea = await side(a);
+      const eb = await side(b);
+      const similarity = compare(ea.v, eb.v);
+      return { similarity, threshold: th, same: similarity >= th, fallback: ea.fallback || eb.fallback };
+    },
+    async embedMany(inputs, manyOpts = {}) {
+      const rec = needRecognizer();
+      const batch = Math.max(1, manyOpts.batchSize ?? 16);
+      const results: EmbedManyResult[] = [];
+      // Decoding runs on libuv threads: start the next batch's decode while this one is detected and embedded.
+      const decodeAll = (start: number): Promise<PromiseSettledResult<Prepared>>[] =>
+        inputs
+          .slice(start, start + batch)
+          .map((input) => Promise.allSettled([prepare(input, rec)]).then(([r]) => r));
+      let pending = decodeAll(0);
+      for (let start = 0; start < inputs.length; start += batch) {
+        const settled = await Promise.all(pending);
+        if (start + batch < inputs.length) pending = decodeAll(start + batch);
+        const ready = settled.flatMap((r, i) =>
+          r.status === 'fulfilled' ? [{ i: start + i, p: r.value }] : [],
+        );
+        const t = performance.now();
+        const embeddings = await rec.embed(ready.map((r) => r.p.crop));
+        const share = ready.length > 0 ? (performance.now() - t) / ready.length : 0;
+        const byIndex = new Map(ready.map((r, k) => [r.i, finish(r.p, embeddings[k], share)]));
+        settled.forEach((r, k) => {
+          const index = start + k;
+          const input = inputs[index];
+          const done = byIndex.get(index);
+          if (done) results.push({ ok: true, index, input, ...done });
+          else if (r.status === 'rejected') {
+            const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+            results.push({ ok: false, index, input, error });
+          }
+        });
+        manyOpts.onProgress?.(Math.min(inputs.length, start + batch), inputs.length);
+      }
+      return results;
+    },
+    async dispose() {
+      await detector.dispose();
+      await recognizer?.dispose();
+    },
+  };
+  return pipeline;
+}
