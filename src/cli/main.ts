@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerFaceCommands } from './commands/face.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerTrainCommands } from './commands/train.js';
+import { registerToyCommand } from './commands/toy.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
   // Each room registers its own sub-commands here.
   registerFaceCommands(program);
   registerEvalCommand(program);
+  registerTrainCommands(program);
+  registerToyCommand(program);
   return program;
 }
 

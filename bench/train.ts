@@ -1,0 +1,338 @@
+/**
+ * One full training step (forward, backward, SGD-momentum update) of MobileFaceNet and IResNet-18 at
+ * 112x112, batch 64, with an ArcFace head (s = 64, m = 0.5) over 1,000 classes and 512-d embeddings:
+ * the engine (one ONNX graph per step, ONNX Runtime CPU) side by side with the same architecture and
+ * step in PyTorch CPU, both on 2 threads. The forward pass alone is timed too (train-mode BatchNorm,
+ * no gradients), which says how much of a step is the backward pass and the update.
+ *
+ *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
+ *
+ * Each measurement runs in a fresh child process, so "peak MB" is that process's RSS high-water
+ * mark and one model's memory never counts against the next. An engine step includes what
+ * training pays each step: every parameter and optimizer state crosses
+ * into ONNX Runtime and the updated ones come back into JS. PyTorch's modules are transcribed from
+ * InsightFace's arcface_torch (backbones/mobilefacenet.py, iresnet.py); test/nn checks that the
+ * engine's modules have the same parameter names and shapes.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as E from '../src/engine/index.js';
+import { presets } from '../src/heads/index.js';
+import type { BackboneSpec } from '../src/nn/index.js';
+import {
+  type TrainConfig,
+  buildArchitecture,
+  compileStep,
+  initOptimizerState,
+  initialTensors,
+} from '../src/train/index.js';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'mobilefacenet,iresnet18' },
+    batch: { type: 'string', default: '64' },
+    classes: { type: 'string', default: '1000' },
+    iters: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    threads: { type: 'string', default: '2' },
+    /** Internal: run the engine for one backbone in this (child) process. */
+    child: { type: 'string' },
+  },
+});
+
+const B = Number(values.batch);
+const C = Number(values.classes);
+const ITERS = Number(values.iters);
+const WARMUP = Number(values.warmup);
+const THREADS = Number(values.threads);
+const D = 512;
+const SHAPE = [3, 112, 112];
+const PYTHON = '/usr/bin/python3';
+
+interface Timing {
+  /** Mean ms per training step. */
+  readonly step: number;
+  /** Mean ms of the forward pass alone. */
+  readonly forward: number;
+  readonly loss: number;
+  /** Peak resident memory of the process, MB. */
+  readonly peakMB: number;
+  readonly compileMs?: number;
+  readonly nodes?: number;
+}
+
+function normals(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  const u = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 1) / 4294967297;
+  };
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+async function mean(iters: number, warmup: number, fn: () => Promise<void>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) await fn();
+  return (performance.now() - t0) / iters;
+}
+
+async function engine(name: BackboneSpec['name']): Promise<Timing> {
+  const config: TrainConfig = {
+    backbone: { name, embeddingDim: D } as BackboneSpec,
+    head: presets.arcface({ s: 64, m2: 0.5 }),
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    schedule: { kind: 'constant', lr: 0.1 },
+    epochs: 1,
+    batchSize: B,
+  };
+  const { backbone, head } = buildArchitecture(config, SHAPE, C);
+  const { params, buffers } = initialTensors(backbone, head, 0);
+  const state = { params, buffers, state: initOptimizerState(config.optimizer, params) };
+  const x = normals(B * 3 * 112 * 112, 1);
+  const labels = BigInt64Array.from({ length: B }, (_, i) => BigInt((i * 37) % C));
+
+  // The forward pass alone first, then released, so its session does not add to the step's peak.
+  const fw = backbone.forward(E.input('x', [B, ...SHAPE]), 'train');
+  const fwd = await E.Program.compile({ outputs: { y: fw.y } }, { threads: THREADS, checkFinite: false });
+  const feeds: Record<string, Float32Array> = { x };
+  for (const v of fwd.inputs)
+    if (v.name !== 'x') feeds[v.name] = (params.has(v.name) ? params : buffers).get(v.name).data;
+  const forward = await mean(ITERS, WARMUP, async () => void (await fwd.run(feeds)));
+  E.clearSessionCache();
+
+  const t0 = performance.now();
+  const step = await compileStep(
+    { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
+    { threads: THREADS },
+  );
+  const compileMs = performance.now() - t0;
+  let loss = NaN;
+  // A small learning rate keeps repeated steps on one batch finite.
+  const stepMs = await mean(ITERS, WARMUP, async () => {
+    loss = (await step.run(state, { x, labels, lr: 1e-3, t: 1, seed: 0 })).loss;
+  });
+  const peakMB = process.resourceUsage().maxRSS / 1024;
+  return { step: stepMs, forward, loss, compileMs, nodes: step.nodeCount, peakMB };
+}
+
+/** Run the engine for one backbone in a fresh process. */
+function engineChild(name: string): Timing | string {
+  const self = fileURLToPath(import.meta.url);
+  const flags = ['--child', name, '--batch', String(B), '--classes', String(C)];
+  flags.push('--iters', String(ITERS), '--warmup', String(WARMUP), '--threads', String(THREADS));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...flags], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) {
+    const why =
+      r.signal === 'SIGKILL' ? 'killed (out of memory?)' : (r.stderr || '').trim().split('\n').at(-1);
+    return `failed: ${why}`;
+  }
+  return JSON.parse(line.slice(7)) as Timing;
+}
+
+const TORCH_MODELS = String.raw`
+import torch, time, json, sys
+from torch import nn
+from torch.nn import BatchNorm1d, BatchNorm2d, Conv2d, Linear, Module, PReLU, Sequential
+import torch.nn.functional as F
+
+class Flatten(Module):
+    def forward(self, x): return x.view(x.size(0), -1)
+class ConvBlock(Module):
+    def __init__(self, in_c, out_c, kernel=(1, 1), stride=(1, 1), padding=(0, 0), groups=1):
+        super().__init__()
+        self.layers = nn.Sequential(Conv2d(in_c, out_c, kernel, groups=groups, stride=stride, padding=padding, bias=False), BatchNorm2d(out_c), PReLU(out_c))
+    def forward(self, x): return self.layers(x)
+class LinearBlock(Module):
+    def __init__(self, in_c, out_c, kernel=(1, 1), stride=(1, 1), padding=(0, 0), groups=1):
+        super().__init__()
+        self.layers = nn.Sequential(Conv2d(in_c, out_c, kernel, stride, padding, groups=groups, bias=False), BatchNorm2d(out_c))
+    def forward(self, x): return self.layers(x)
+class DepthWise(Module):
+    def __init__(self, in_c, out_c, residual=False, kernel=(3, 3), stride=(2, 2), padding=(1, 1), groups=1):
+        super().__init__()
+        self.residual = residual
+        self.layers = nn.Sequential(ConvBlock(in_c, out_c=groups), ConvBlock(groups, groups, groups=groups, kernel=kernel, padding=padding, stride=stride), LinearBlock(groups, out_c))
+    def forward(self, x):
+        y = self.layers(x)
+        return x + y if self.residual else y
+class Residual(Module):
+    def __init__(self, c, num_block, groups, kernel=(3, 3), stride=(1, 1), padding=(1, 1)):
+        super().__init__()
+        self.layers = Sequential(*[DepthWise(c, c, True, kernel, stride, padding, groups) for _ in range(num_block)])
+    def forward(self, x): return self.layers(x)
+class GDC(Module):
+    def __init__(self, embedding_size):
+        super().__init__()
+        self.layers = nn.Sequential(LinearBlock(512, 512, groups=512, kernel=(7, 7)), Flatten(), Linear(512, embedding_size, bias=False), BatchNorm1d(embedding_size))
+    def forward(self, x): return self.layers(x)
+class MobileFaceNet(Module):
+    def __init__(self, num_features=512, blocks=(1, 4, 6, 2), scale=2):
+        super().__init__()
+        s = scale
+        self.layers = nn.ModuleList()
+        self.layers.append(ConvBlock(3, 64 * s, kernel=(3, 3), stride=(2, 2), padding=(1, 1)))
+        self.layers.append(ConvBlock(64 * s, 64 * s, kernel=(3, 3), stride=(1, 1), padding=(1, 1), groups=64))
+        self.layers.extend([
+            DepthWise(64 * s, 64 * s, groups=128), Residual(64 * s, num_block=blocks[1], groups=128),
+            DepthWise(64 * s, 128 * s, groups=256), Residual(128 * s, num_block=blocks[2], groups=256),
+            DepthWise(128 * s, 128 * s, groups=512), Residual(128 * s, num_block=blocks[3], groups=256)])
+        self.conv_sep = ConvBlock(128 * s, 512)
+        self.features = GDC(num_features)
+    def forward(self, x):
+        for f in self.layers: x = f(x)
+        return self.features(self.conv_sep(x))
+def conv3x3(i, o, stride=1): return nn.Conv2d(i, o, 3, stride=stride, padding=1, bias=False)
+class IBasicBlock(nn.Module):
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(inplanes); self.conv1 = conv3x3(inplanes, planes); self.bn2 = nn.BatchNorm2d(planes)
+        self.prelu = nn.PReLU(planes); self.conv2 = conv3x3(planes, planes, stride); self.bn3 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+    def forward(self, x):
+        out = self.bn3(self.conv2(self.prelu(self.bn2(self.conv1(self.bn1(x))))))
+        return out + (self.downsample(x) if self.downsample is not None else x)
+class IResNet(nn.Module):
+    def __init__(self, layers, num_features=512):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False); self.bn1 = nn.BatchNorm2d(64); self.prelu = nn.PReLU(64)
+        self.layer1 = self._make_layer(64, layers[0]); self.layer2 = self._make_layer(128, layers[1])
+        self.layer3 = self._make_layer(256, layers[2]); self.layer4 = self._make_layer(512, layers[3])
+        self.bn2 = nn.BatchNorm2d(512); self.dropout = nn.Dropout(p=0, inplace=True)
+        self.fc = nn.Linear(512 * 49, num_features); self.features = nn.BatchNorm1d(num_features)
+    def _make_layer(self, planes, blocks, stride=2):
+        ds = None
+        if stride != 1 or self.inplanes != planes:
+            ds = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+        layers = [IBasicBlock(self.inplanes, planes, stride, ds)]
+        self.inplanes = planes
+        layers += [IBasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+    def forward(self, x):
+        x = self.prelu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = torch.flatten(self.bn2(x), 1)
+        return self.features(self.fc(self.dropout(x)))
+
+def arcface_loss(emb, weight, labels, s=64.0, m=0.5):
+    import math
+    cos = F.linear(F.normalize(emb), F.normalize(weight)).clamp(-1, 1)
+    t = cos.gather(1, labels[:, None])
+    sin = torch.sqrt((1 - t * t).clamp(1e-6, 1))
+    phi = torch.where(t > math.cos(math.pi - m), t * math.cos(m) - sin * math.sin(m), t - m * math.sin(m))
+    logits = cos.scatter(1, labels[:, None], phi) * s
+    return F.cross_entropy(logits, labels)
+
+def main():
+    name, B, C, iters, warmup, threads = sys.argv[1], *map(int, sys.argv[2:7])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = MobileFaceNet() if name == 'mobilefacenet' else IResNet([2, 2, 2, 2])
+    net.train()
+    head = nn.Parameter(torch.randn(C, 512) * 0.01)
+    opt = torch.optim.SGD(list(net.parameters()) + [head], lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(B, 3, 112, 112)
+    labels = torch.arange(B) * 37 % C
+    def step():
+        loss = arcface_loss(net(x), head, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    def fwd():
+        with torch.no_grad(): net(x)
+    def timed(fn):
+        for _ in range(warmup): fn()
+        t0 = time.perf_counter()
+        for _ in range(iters): out = fn()
+        return (time.perf_counter() - t0) * 1000 / iters, out
+    fms, _ = timed(fwd)
+    ms, loss = timed(step)
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'step': ms, 'forward': fms, 'loss': loss, 'peakMB': peak, 'torch': torch.__version__}))
+main()
+`;
+
+function pytorch(name: string): Timing | string {
+  if (!existsSync(PYTHON)) return `skipped: ${PYTHON} not found`;
+  const r = spawnSync(
+    PYTHON,
+    ['-c', TORCH_MODELS, name, String(B), String(C), String(ITERS), String(WARMUP), String(THREADS)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || '').trim().split('\n').at(-1);
+    return /No module named 'torch'/.test(r.stderr ?? '')
+      ? 'skipped: python3-torch not installed'
+      : `failed: ${why}`;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Timing;
+}
+
+/** Whether tfjs-backend-wasm can train a conv net: it needs a kernel for the conv weight gradient. */
+async function tfjsStatus(): Promise<string> {
+  try {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-wasm');
+    const missing = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter'].filter(
+      (k) => !tf.getKernel(k, 'wasm'),
+    );
+    if (missing.length)
+      return `n/a (tfjs-backend-wasm has no ${missing.join(' / ')} kernel: it cannot train convolutions)`;
+    return 'n/a (not measured)';
+  } catch (e) {
+    return `n/a (${e instanceof Error ? e.message : String(e)})`;
+  }
+}
+
+const fmt = (v: number): string => v.toFixed(0);
+const ips = (ms: number): string => ((B * 1000) / ms).toFixed(1);
+
+if (values.child) {
+  console.log(`RESULT ${JSON.stringify(await engine(values.child as BackboneSpec['name']))}`);
+} else {
+  console.log(
+    `Training step, batch ${B} at 112x112, ArcFace s=64 m=0.5 over ${C} classes, 512-d, SGD momentum; ` +
+      `${THREADS} threads; mean of ${ITERS} after ${WARMUP} warm-up\n`,
+  );
+  const tfjs = await tfjsStatus();
+  const rows: string[] = [];
+  const notes: string[] = [];
+  for (const name of values.models.split(',')) {
+    const e = engineChild(name);
+    const t = pytorch(name);
+    const cell = (r: Timing | string): string =>
+      typeof r === 'string' ? r : `${fmt(r.step)} (${ips(r.step)} img/s)`;
+    const fwdCell = (r: Timing | string): string => (typeof r === 'string' ? '-' : fmt(r.forward));
+    const mem = (r: Timing | string): string => (typeof r === 'string' ? '-' : fmt(r.peakMB));
+    const ratio = typeof t === 'string' || typeof e === 'string' ? '-' : (e.step / t.step).toFixed(2);
+    rows.push(
+      `| ${name} | ${cell(e)} | ${fwdCell(e)} | ${mem(e)} | ${cell(t)} | ${fwdCell(t)} | ${mem(t)} | ${ratio} | ${tfjs} |`,
+    );
+    if (typeof e !== 'string') {
+      notes.push(
+        `  ${name}: engine graph ${e.nodes} nodes, compiled in ${fmt(e.compileMs!)} ms; losses engine ${e.loss.toFixed(3)}` +
+          (typeof t === 'string' ? '' : `, PyTorch ${t.loss.toFixed(3)} (own init and data)`),
+      );
+    }
+  }
+  console.log(
+    '| backbone | engine ms/step | engine fwd ms | engine peak MB | PyTorch ms/step | PyTorch fwd ms | PyTorch peak MB | engine/PyTorch | tfjs-wasm |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(r);
+  console.log(`\n${notes.join('\n')}`);
+}

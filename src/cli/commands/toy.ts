@@ -1,0 +1,139 @@
+/**
+ * `arcface toy` (and `npm start`): the ArcFace paper's toy experiment. Trains the same 2-D embedding
+ * network with softmax and with ArcFace on 8 classes and writes a report folder with the figure.
+ */
+import { relative } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type MethodReport } from '../../toy/report.js';
+import { TOY_BACKBONES, TOY_DEFAULTS, type ToyBackbone, type ToyOptions, runToy } from '../../toy/run.js';
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+};
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1)');
+  return n;
+};
+const share = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
+  return n;
+};
+const backbone = (v: string): ToyBackbone => {
+  if (!(TOY_BACKBONES as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`expected one of ${TOY_BACKBONES.join(', ')}`);
+  }
+  return v as ToyBackbone;
+};
+
+interface CliOptions extends Omit<ToyOptions, 'heldOutFraction'> {
+  heldOut?: number;
+}
+
+const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+const deg = (v: number | null): string => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}°`);
+const line = (name: string, m: MethodReport): string =>
+  `${name} acc ${pct(m.heldOutAccuracy)}, spread ${m.spread.meanDeg.toFixed(1)}°, ` +
+  `gap ${deg(m.coreGap.smallestDeg)} (${Math.round(100 * m.coreGap.coverage)}% core; all: ${deg(m.gap.smallestDeg)})`;
+
+/** Register `arcface toy` on the program. */
+export function registerToyCommand(program: Command): void {
+  const d = TOY_DEFAULTS;
+  program
+    .command('toy')
+    .description(
+      "the ArcFace paper's toy experiment: one 2-D embedding network trained with softmax and with ArcFace " +
+        'on 8 classes (default: MNIST digits 0-7 from the mnist package); writes a figure, report.json and index.html',
+    )
+    .option('--data <dir>', 'identity-per-folder images (root/<name>/*.jpg|png|webp) instead of MNIST')
+    .option(
+      '--features <model>',
+      'train a 2-D projection of frozen face embeddings of the --data images, from a recogniser (onnx:PATH)',
+    )
+    .option('--detector <spec>', 'face detector for --features (scrfd:PATH or yunet:PATH)')
+    .addOption(
+      new Option(
+        '--backbone <name>',
+        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: mlp for MNIST, small-cnn with --data, linear with --features)`,
+      ).argParser(backbone),
+    )
+    .addOption(new Option('--epochs <n>', 'epochs per method').argParser(int(1)).default(d.epochs))
+    .addOption(
+      new Option('--warmup-epochs <n>', "softmax epochs at the start of ArcFace's run (part of --epochs)")
+        .argParser(int(0))
+        .default(d.warmupEpochs),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of split, initialisation and order').argParser(int(0)).default(d.seed),
+    )
+    .addOption(new Option('--scale <s>', 'ArcFace scale s').argParser(positive).default(d.scale))
+    .addOption(
+      new Option('--margin <m>', 'ArcFace additive angular margin m, radians')
+        .argParser(nonNegative)
+        .default(d.margin),
+    )
+    .addOption(
+      new Option('--lr <rate>', 'peak learning rate (one-epoch warm-up, then cosine decay)')
+        .argParser(positive)
+        .default(d.lr),
+    )
+    .addOption(
+      new Option(
+        '--arcface-lr <rate>',
+        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.arcfaceLr}; ${d.featuresArcfaceLr} with --features)`,
+      ).argParser(positive),
+    )
+    .addOption(new Option('--batch-size <n>', 'batch size').argParser(int(1)).default(d.batchSize))
+    .addOption(
+      new Option('--optimizer <name>', 'sgd (momentum 0.9) or adamw')
+        .choices(['sgd', 'adamw'])
+        .default(d.optimizer),
+    )
+    .addOption(
+      new Option('--weight-decay <wd>', 'weight decay').argParser(nonNegative).default(d.weightDecay),
+    )
+    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with small-cnn)')
+    .option('--no-augment', 'MNIST: no shifts')
+    .addOption(new Option('--per-class <n>', 'use at most n samples per class').argParser(int(2)))
+    .addOption(
+      new Option('--held-out <fraction>', 'share of each class held out')
+        .argParser(fraction)
+        .default(d.heldOutFraction),
+    )
+    .addOption(
+      new Option('--image-size <px>', '--data images: square side').argParser(int(8)).default(d.imageSize),
+    )
+    .addOption(
+      new Option(
+        '--crop <share>',
+        '--data images: centred square kept before resizing, share of the short side',
+      )
+        .argParser(share)
+        .default(d.crop),
+    )
+    .option('--out <dir>', 'report folder (default ./reports/toy-<timestamp>)')
+    .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(int(1)))
+    .option('--quiet', 'no progress bars', false)
+    .action(async (cli: CliOptions) => {
+      const { heldOut, ...rest } = cli;
+      const { dir, report } = await runToy({ ...rest, heldOutFraction: heldOut });
+      const where = relative(process.cwd(), dir) || '.';
+      console.log(
+        `toy: ${line('softmax', report.methods.softmax)} | ${line('ArcFace', report.methods.arcface)} | ` +
+          `report: ${where}/index.html`,
+      );
+    });
+}

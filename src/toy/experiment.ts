@@ -1,0 +1,184 @@
+/**
+ * The paper's toy experiment: the same network with a 2-D embedding trained twice on the same
+ * classes and split, once with a plain softmax classifier (FC with bias) and once with ArcFace, then
+ * both measured on held-out data with the angular metrics of metrics.ts.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { type HeadConfig, presets } from '../heads/index.js';
+import type { BackboneSpec } from '../nn/index.js';
+import {
+  type EpochRecord,
+  type Model,
+  type TrainConfig,
+  embedDataset,
+  train as trainModel,
+} from '../train/index.js';
+import { type AngularLayout, angularLayout, classSpreads } from './metrics.js';
+import { marginStart, trainFrom } from './warm-start.js';
+
+/** How both runs train. */
+export interface ToyTraining {
+  readonly backbone: BackboneSpec;
+  /** Epochs per method. ArcFace's first `warmupEpochs` of them train with softmax. */
+  readonly epochs: number;
+  /**
+   * Softmax epochs that start the ArcFace run (its class centres are then initialised to the
+   * directions of the class means). 2-D normalised features cannot pass each other on the circle,
+   * so from random centres ArcFace often traps two classes in one sector; the warm-up orders them.
+   */
+  readonly warmupEpochs: number;
+  readonly batchSize: number;
+  /** SGD with momentum 0.9, or AdamW; both with a cosine decay after a one-epoch warm-up. */
+  readonly optimizer: 'sgd' | 'adamw';
+  /** Peak learning rate of runs from scratch (softmax, and ArcFace's softmax warm-up). */
+  readonly lr: number;
+  /**
+   * Peak learning rate of the ArcFace epochs that follow the softmax warm-up. Lower than `lr`: the
+   * margin loss of a freshly warmed-up model is large, and at full rate its first steps can fold
+   * the class centres together.
+   */
+  readonly arcfaceLr: number;
+  /** L2 weight decay (SGD) or decoupled weight decay (AdamW). */
+  readonly weightDecay: number;
+  /** ArcFace scale s and additive angular margin m (radians). */
+  readonly scale: number;
+  readonly margin: number;
+  readonly seed: number;
+  readonly augment: boolean;
+  /** ONNX Runtime threads (default: all cores). */
+  readonly threads?: number;
+  readonly quiet?: boolean;
+}
+
+/** One training epoch as drawn in the curves. */
+export interface CurvePoint {
+  /** 1-based epoch within the method's run (warm-up epochs first). */
+  readonly epoch: number;
+  /** Which loss trained this epoch. */
+  readonly phase: 'softmax' | 'arcface';
+  /** Mean training loss of the epoch. */
+  readonly loss: number;
+  /** Training accuracy during the epoch (before each step's update). */
+  readonly trainAccuracy: number;
+  /** Held-out accuracy after the epoch. */
+  readonly heldOutAccuracy: number;
+}
+
+/** The held-out outcome of one method. */
+export interface MethodOutcome {
+  readonly head: HeadConfig;
+  readonly heldOutAccuracy: number;
+  /** Held-out 2-D features [n, 2], dataset order. */
+  readonly features: Float32Array;
+  readonly labels: Int32Array;
+  /** Class weight vectors [C, 2]. */
+  readonly weights: Float32Array;
+  /** Per-class spread (degrees). */
+  readonly spreads: { count: number; meanDeg: number; maxDeg: number }[];
+  /** Extents and gaps with every held-out feature. */
+  readonly layout: AngularLayout;
+  /** Extents and gaps of each class's `coverage` share of features nearest its centre. */
+  readonly coreLayout: AngularLayout;
+  readonly curves: CurvePoint[];
+  readonly model: Model;
+}
+
+const curvePoint = (phase: CurvePoint['phase'], offset: number) => (r: EpochRecord) => ({
+  epoch: offset + r.epoch + 1,
+  phase,
+  loss: r.loss,
+  trainAccuracy: r.accuracy,
+  heldOutAccuracy: r.valAccuracy ?? Number.NaN,
+});
+
+/** @param warmupSteps steps of linear learning-rate warm-up at the start of the run */
+function trainConfig(
+  t: ToyTraining,
+  head: HeadConfig,
+  epochs: number,
+  warmupSteps: number,
+  lr = t.lr,
+): TrainConfig {
+  return {
+    backbone: t.backbone,
+    head,
+    optimizer:
+      t.optimizer === 'adamw'
+        ? { kind: 'adamw', weightDecay: t.weightDecay }
+        : { kind: 'sgd', momentum: 0.9, weightDecay: t.weightDecay },
+    schedule: { kind: 'cosine', lr, warmupSteps },
+    epochs,
+    batchSize: t.batchSize,
+    seed: t.seed,
+    augment: t.augment,
+  };
+}
+
+/** Train with the plain softmax classifier (FC with bias). */
+export async function trainSoftmax(
+  trainSet: Dataset,
+  heldOut: Dataset,
+  t: ToyTraining,
+): Promise<MethodOutcome> {
+  const config = trainConfig(t, presets.softmax(), t.epochs, stepsPerEpoch(trainSet, t));
+  const r = await trainModel(trainSet, config, { validation: heldOut, quiet: t.quiet, threads: t.threads });
+  return measure(r.model, heldOut, r.epochs.map(curvePoint('softmax', 0)));
+}
+
+/** Train with ArcFace, after `warmupEpochs` of softmax when asked. */
+export async function trainArcface(
+  trainSet: Dataset,
+  heldOut: Dataset,
+  t: ToyTraining,
+): Promise<MethodOutcome> {
+  const head = presets.arcface({ s: t.scale, m2: t.margin });
+  const warm = Math.min(t.warmupEpochs, t.epochs - 1);
+  const opts = { validation: heldOut, quiet: t.quiet, threads: t.threads };
+  if (warm <= 0) {
+    const r = await trainModel(trainSet, trainConfig(t, head, t.epochs, stepsPerEpoch(trainSet, t)), opts);
+    return measure(r.model, heldOut, r.epochs.map(curvePoint('arcface', 0)));
+  }
+  const w = await trainModel(
+    trainSet,
+    trainConfig(t, presets.softmax(), warm, stepsPerEpoch(trainSet, t)),
+    opts,
+  );
+  const dim = t.backbone.embeddingDim;
+  const seen = await embedDataset(w.model, trainSet, { threads: t.threads });
+  const spreads = classSpreads(seen.embeddings, seen.labels, dim, trainSet.numClasses);
+  const centres = Float32Array.from(
+    spreads.flatMap((c) => c.centre.map((v) => (Number.isFinite(v) ? v : 0))),
+  );
+  const start = marginStart(w.model, centres, trainSet.numClasses, dim);
+  const config = trainConfig(t, head, t.epochs - warm, stepsPerEpoch(trainSet, t), t.arcfaceLr);
+  const r = await trainFrom(trainSet, config, start, opts);
+  const curves = [...w.epochs.map(curvePoint('softmax', 0)), ...r.epochs.map(curvePoint('arcface', warm))];
+  return measure(r.model, heldOut, curves);
+}
+
+const stepsPerEpoch = (ds: Dataset, t: ToyTraining): number => Math.floor(ds.size / t.batchSize);
+
+/** Share of each class's held-out features, nearest its centre, that the core gap covers. */
+export const CORE_COVERAGE = 0.9;
+
+async function measure(model: Model, heldOut: Dataset, curves: CurvePoint[]): Promise<MethodOutcome> {
+  const e = await embedDataset(model, heldOut);
+  if (e.dim !== 2) throw new Error(`toy: the embedding must be 2-D, got ${e.dim}-D`);
+  const c = model.numClasses;
+  return {
+    head: model.config.head,
+    heldOutAccuracy: e.accuracy,
+    features: e.embeddings,
+    labels: e.labels,
+    weights: model.params.get('head.weight').data.slice(),
+    spreads: classSpreads(e.embeddings, e.labels, 2, c).map(({ count, meanDeg, maxDeg }) => ({
+      count,
+      meanDeg,
+      maxDeg,
+    })),
+    layout: angularLayout(e.embeddings, e.labels, c, 1),
+    coreLayout: angularLayout(e.embeddings, e.labels, c, CORE_COVERAGE),
+    curves,
+    model,
+  };
+}

@@ -1,0 +1,34 @@
+/** The training configuration: JSON-serialisable, stored in every checkpoint so a run can be resumed or exported. */
+import type { HeadConfig } from '../heads/index.js';
+import type { BackboneSpec } from '../nn/index.js';
+import type { OptimizerConfig } from './optimizer.js';
+import { type ScheduleConfig, checkSchedule } from './schedule.js';
+
+export interface TrainConfig {
+  readonly backbone: BackboneSpec;
+  /** Head preset, e.g. presets.arcface({ s: 64, m2: 0.5 }) from src/heads. */
+  readonly head: HeadConfig;
+  readonly optimizer: OptimizerConfig;
+  /** Learning rate per step; positions in optimizer steps. */
+  readonly schedule: ScheduleConfig;
+  readonly epochs: number;
+  /** Static batch size; the last partial batch of an epoch is dropped. */
+  readonly batchSize: number;
+  /** Seed of initialisation, shuffling and dropout (default 0). */
+  readonly seed?: number;
+  /** Ask the dataset for training augmentation (default false). */
+  readonly augment?: boolean;
+}
+
+/** Throw a clear error for a configuration that cannot train. */
+export function checkConfig(cfg: TrainConfig): TrainConfig {
+  const posInt = (v: number, what: string): void => {
+    if (!(Number.isInteger(v) && v > 0))
+      throw new Error(`train: ${what} must be a positive integer, got ${v}`);
+  };
+  posInt(cfg.epochs, 'epochs');
+  posInt(cfg.batchSize, 'batchSize');
+  posInt(cfg.backbone.embeddingDim, 'backbone.embeddingDim');
+  checkSchedule(cfg.schedule);
+  return cfg;
+}

@@ -1,0 +1,153 @@
+/**
+ * The training step as one graph: backbone forward, head loss, gradients, optimizer update. One
+ * `program.run` per step takes the batch, the learning rate and the current tensors, and returns the
+ * loss, the number of correct predictions, and every updated parameter, optimizer state and
+ * BatchNorm running statistic.
+ */
+import * as E from '../engine/index.js';
+import { seededRandom } from '../heads/index.js';
+import { type MaskSpec, type Module, ParamStore, streamSeed } from '../nn/index.js';
+import { type ClassifierHead, HEAD_PREFIX, correctCount, scores } from './classifier.js';
+import { type OptimizerConfig, applyUpdate, stateSlots } from './optimizer.js';
+
+/** What to compile. */
+export interface StepSpec {
+  readonly backbone: Module;
+  readonly head: ClassifierHead;
+  readonly optimizer: OptimizerConfig;
+  /** Static batch size B. */
+  readonly batch: number;
+  /** Shape of one sample, e.g. [1, 28, 28]. */
+  readonly sampleShape: readonly number[];
+}
+
+/** Everything a step reads and writes besides the batch. */
+export interface TrainState {
+  /** Backbone and head parameters by dotted name. */
+  readonly params: ParamStore;
+  /** Optimizer state, `${slot}.${param}`. */
+  readonly state: ParamStore;
+  /** BatchNorm running statistics. */
+  readonly buffers: ParamStore;
+}
+
+/** One step's batch and scalars. */
+export interface StepFeeds {
+  /** [B, ...sampleShape] row-major. */
+  readonly x: Float32Array;
+  /** int64 [B], -1 = ignored row. */
+  readonly labels: BigInt64Array;
+  readonly lr: number;
+  /** 1-based step number (AdamW bias correction). */
+  readonly t: number;
+  /** 32-bit seed of this step's dropout masks (drawn in JS, so a resumed run draws the same ones). */
+  readonly seed: number;
+}
+
+/** What a step reports. */
+export interface StepResult {
+  readonly loss: number;
+  /** Rows whose best-scoring class is their label. */
+  readonly correct: number;
+}
+
+export interface CompiledStep {
+  /** The lowered graph's node count (session creation time grows with it). */
+  readonly nodeCount: number;
+  /** The lowered ONNX graph (for profiling it outside the trainer). */
+  readonly graph: E.LoweredGraph;
+  /** Run one step and write the updated tensors into `state`; nothing is written when the loss is not finite. */
+  run(state: TrainState, feeds: StepFeeds): Promise<StepResult>;
+}
+
+/** A dropout keep-mask drawn from the step's seed and the mask's name. */
+function dropoutMask(m: MaskSpec, seed: number, name: string): Float32Array {
+  const rand = seededRandom(streamSeed(seed, name));
+  const keep = 1 / (1 - m.rate);
+  const a = new Float32Array(m.shape.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < a.length; i++) a[i] = rand() < m.rate ? 0 : keep;
+  return a;
+}
+
+const out = {
+  param: (n: string): string => `new:${n}`,
+  buffer: (n: string): string => `buf:${n}`,
+};
+
+/** The empty optimizer state (zeros) for `params`. */
+export function initOptimizerState(cfg: OptimizerConfig, params: ParamStore): ParamStore {
+  const st = new ParamStore();
+  for (const slot of stateSlots(cfg)) {
+    for (const [n, p] of params.entriesList())
+      st.set(`${slot}.${n}`, p.shape, new Float32Array(p.data.length));
+  }
+  return st;
+}
+
+/**
+ * Build and compile the step graph.
+ * @param opts runtime options; feeds are not scanned for NaN (the loss is checked instead, which
+ *   is cheaper than scanning every parameter each step)
+ */
+export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): Promise<CompiledStep> {
+  const { backbone, head, optimizer, batch, sampleShape } = spec;
+  const x = E.input('x', [batch, ...sampleShape]);
+  const labels = E.input('labels', [batch], 'int64');
+  const lr = E.input('lr', []);
+  const t = E.input('t', []);
+  const fw = backbone.forward(x, 'train');
+  const h = head.build('train', { prefix: HEAD_PREFIX }, (s) => head.loss(fw.y, labels, s));
+  const loss = h.y.loss;
+
+  const decay = new Map<string, boolean>();
+  for (const [n, d] of backbone.namedParams()) decay.set(n, d.decay);
+  for (const [n, d] of head.namedParams(HEAD_PREFIX)) decay.set(n, d.decay);
+  const params = [...fw.params.entries(), ...h.params.entries()];
+  const grads = E.grad(
+    loss,
+    params.map(([, p]) => p),
+  );
+  const slots = stateSlots(optimizer);
+
+  const outputs: Record<string, E.Tensor> = {
+    loss,
+    correct: correctCount(scores(head.config, h.y), labels),
+  };
+  params.forEach(([name, p], i) => {
+    const st = slots.map((slot) => E.input(`${slot}.${name}`, p.shape));
+    const upd = applyUpdate(optimizer, p, grads[i], st, decay.get(name) ?? true, { lr, t });
+    outputs[out.param(name)] = upd.param;
+    slots.forEach((slot, k) => (outputs[`${slot}.${name}:new`] = upd.state[k]));
+  });
+  for (const [name, v] of fw.updates) outputs[out.buffer(name)] = v;
+
+  const program = await E.Program.compile({ outputs }, { ...opts, checkFinite: false });
+  const inputNames = new Set(program.inputs.map((v) => v.name));
+
+  return {
+    nodeCount: program.graph.nodeCount,
+    graph: program.graph,
+    async run(state, f) {
+      const feeds: Record<string, E.TypedArray> = { x: f.x, labels: f.labels };
+      const scalar = (name: string, v: number): void => {
+        if (inputNames.has(name)) feeds[name] = new Float32Array([v]);
+      };
+      scalar('lr', f.lr);
+      scalar('t', f.t);
+      for (const [n, m] of fw.masks) feeds[n] = dropoutMask(m, f.seed, n);
+      for (const [n] of params) feeds[n] = state.params.get(n).data;
+      for (const [n] of fw.buffers) feeds[n] = state.buffers.get(n).data;
+      for (const slot of slots)
+        for (const [n] of params) feeds[`${slot}.${n}`] = state.state.get(`${slot}.${n}`).data;
+      const r = await program.run(feeds);
+      const loss = Number(r.loss[0]);
+      const correct = Number(r.correct[0]);
+      if (!Number.isFinite(loss)) return { loss, correct };
+      for (const [n] of params) state.params.update(n, r[out.param(n)] as Float32Array);
+      for (const slot of slots)
+        for (const [n] of params) state.state.update(`${slot}.${n}`, r[`${slot}.${n}:new`] as Float32Array);
+      for (const [n] of fw.updates) state.buffers.update(n, r[out.buffer(n)] as Float32Array);
+      return { loss, correct };
+    },
+  };
+}
