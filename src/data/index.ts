@@ -4,5 +4,5 @@ export { MemoryDataset, type MemoryDatasetInit } from './memory.js';
 export { loadMnist, mnistCounts, mnistSplit, type MnistOptions, type MnistSplit } from './mnist.js';
 export { FolderDataset, IMAGE_EXTENSIONS, type FolderDatasetOptions, type SkippedFile } from './folder.js';
 export { stratifiedSplit, type SplitIndices } from './split.js';
-export { epochOrder, flipMask, mixSeed, mulberry32, permutation } from './shuffle.js';
+export { epochOrder, flipMask, mixSeed, permutation } from './shuffle.js';
 export type { BatchRequest, PreparedBatch, PrepareRow } from './batch-prepare.js';

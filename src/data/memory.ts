@@ -1,7 +1,8 @@
 /** A dataset held in memory as one float array: MNIST digits, precomputed embeddings. */
 import { gatherBatch, planEpoch } from './batching.js';
 import type { Batch, BatchOptions, Dataset } from './dataset.js';
-import { Stream, mixSeed, mulberry32 } from './shuffle.js';
+import { seededRandom } from '../util/random.js';
+import { Stream, mixSeed } from './shuffle.js';
 
 /**
  * Training augmentation of one sample, in place.
@@ -62,7 +63,7 @@ export class MemoryDataset implements Dataset {
   async *batches(opts: BatchOptions): AsyncIterable<Batch> {
     const augment = opts.augment ? this.augmentation : undefined;
     // One stream per epoch, drawn in serving order: the same (seed, epoch) gives the same batches.
-    const rand = mulberry32(mixSeed(opts.seed, opts.epoch, Stream.augment));
+    const rand = seededRandom(mixSeed(opts.seed, opts.epoch, Stream.augment));
     for (const indices of planEpoch(this.size, opts)) {
       const batch = gatherBatch(this.x, this.labels, this.sampleSize, indices, opts.batchSize);
       if (augment) {

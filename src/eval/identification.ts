@@ -2,6 +2,7 @@
  * Identification protocols on labelled embeddings: closed-set rank-k and the CMC curve, open-set
  * DIR at FPIR (rank-1 detection and identification rate at a false positive identification rate).
  */
+import { seededRandom } from '../util/random.js';
 import { type TarAtFar, rocCurve, tarAtFar } from './roc.js';
 import { type SearchOptions, searchGallery } from './search.js';
 
@@ -16,18 +17,6 @@ export interface IdentificationSplit {
   readonly matedIdentity: Int32Array;
   /** Rows whose identity is not enrolled (open-set impostors). */
   readonly nonMatedRows: readonly number[];
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a seed fixes a split. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -52,7 +41,7 @@ export function splitForIdentification(
   });
   const eligible = [...rowsOf.keys()].filter((l) => rowsOf.get(l)!.length > enrol);
   // Fisher-Yates on the eligible identities; the first `holdout` share stays out of the gallery.
-  const rnd = random(opts.seed ?? 0);
+  const rnd = seededRandom(opts.seed ?? 0);
   const shuffled = [...eligible];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));

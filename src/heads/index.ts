@@ -14,7 +14,7 @@ export {
   type PartialFcInputs,
   type PartialFcOutputs,
 } from './partial-fc.js';
-export { seededRandom } from './random.js';
+export { seededRandom } from '../util/random.js';
 export { checkHeadShapes, validateFinite, validateLabels, type HeadDims } from './validate.js';
 export {
   compileHeadStep,

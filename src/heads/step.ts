@@ -7,7 +7,7 @@ import * as E from '../engine/index.js';
 import { marginHead } from './margin.js';
 import { partialFcHead, sampleClasses, sampledCount } from './partial-fc.js';
 import { type HeadConfig } from './presets.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../util/random.js';
 import { validateFinite, validateLabels } from './validate.js';
 
 /** What to compile. */

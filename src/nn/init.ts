@@ -2,7 +2,7 @@
  * Seeded parameter initialisation. Each tensor draws from its own stream, seeded by the run seed and
  * the tensor's dotted name, so adding or renaming one layer leaves every other layer's values alone.
  */
-import { seededRandom } from '../heads/random.js';
+import { seededRandom } from '../util/random.js';
 
 /** How to fill a parameter at creation. `fanIn`/`fanOut` count the connections per output/input unit. */
 export type Init =

@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mulberry32 } from '../../src/data/shuffle.js';
+import { seededRandom } from '../../src/util/random.js';
 
 export const SIDE = 12;
 
 /** Deterministic RGB noise, [SIDE, SIDE, 3] HWC, different for every (cls, i). */
 export function noisePixels(cls: number, i: number): Uint8Array {
-  const rand = mulberry32(1000 * cls + i + 1);
+  const rand = seededRandom(1000 * cls + i + 1);
   return Uint8Array.from({ length: SIDE * SIDE * 3 }, () => Math.floor(rand() * 256));
 }
 

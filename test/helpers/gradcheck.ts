@@ -4,18 +4,10 @@
  */
 import { expect } from 'vitest';
 import * as E from '../../src/engine/index.js';
+import { seededRandom } from '../../src/util/random.js';
 
 /** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 /** Uniform values in [lo, hi). */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): number[] {

@@ -1,0 +1,13 @@
+/**
+ * arcface-ts, the library: one namespace per room (see docs/ARCHITECTURE.md). Import a room directly
+ * (`arcface-ts/src/face/index.js`) to keep start-up light, or everything from here.
+ */
+export * as engine from './engine/index.js';
+export * as heads from './heads/index.js';
+export * as nn from './nn/index.js';
+export * as train from './train/index.js';
+export * as data from './data/index.js';
+export * as evaluation from './eval/index.js';
+export * as face from './face/index.js';
+export * as importer from './import/index.js';
+export * as toy from './toy/run.js';
