@@ -2,8 +2,9 @@
  * LFW verification through the whole face pipeline (detect, align, embed) with the standard 10-fold protocol
  * of src/eval. A measurement run once by hand, not a test:
  *
- *   npx tsx scripts/lfw-eval.ts --recognizer onnx:/work/shared/data/models/mobilefacenet/mobilefacenet_photo_analyze.onnx
+ *   npx tsx scripts/lfw-eval.ts [--recognizer onnx:/work/shared/data/models/mobilefacenet/mobilefacenet_photo_analyze.onnx]
  *
+ * Without --recognizer / --detector it measures the default pipeline (blazeface:back + faceapi:resnet34).
  * Options: --detector SPEC, --det-size PX, --select largest|central|score, --no-flip, --threads N,
  * --lfw DIR (default ../shared/data/lfw), --batch-size N, --timing-sample N (images timed one by one,
  * default 100), --save FILE (embeddings, .jsonl or .bin), --report FILE (JSON summary).
@@ -39,10 +40,6 @@ const { values: args } = parseArgs({
   },
 });
 
-if (!args.recognizer) {
-  console.error('usage: npx tsx scripts/lfw-eval.ts --recognizer onnx:PATH [--detector scrfd:PATH] ...');
-  process.exit(2);
-}
 const select = args.select as FaceSelection;
 if (!['largest', 'central', 'score'].includes(select)) throw new Error(`bad --select ${select}`);
 
@@ -53,16 +50,17 @@ const { paths, indexA, indexB } = pairImages(list);
 
 const pipeline = await createFacePipeline({
   detector: args.detector ? parseDetectorSpec(args.detector) : undefined,
-  recognizer: parseRecognizerSpec(args.recognizer),
+  recognizer: args.recognizer ? parseRecognizerSpec(args.recognizer) : undefined,
   threads: args.threads ? Number(args.threads) : undefined,
   select,
   detection: { inputSize: args['det-size'] ? Number(args['det-size']) : undefined },
-  recognition: { flip: !args['no-flip'] },
+  // Unless --no-flip, the recogniser's own default applies (src/face/known-models.ts).
+  recognition: args['no-flip'] ? { flip: false } : {},
 });
 const rec = pipeline.recognizer!;
 console.error(`detector ${pipeline.detector.spec}\nrecognizer ${rec.spec} (${rec.dim}-d)`);
 console.error(
-  `${list.pairs.length} pairs, ${paths.length} distinct images; select ${select}, flip ${!args['no-flip']}`,
+  `${list.pairs.length} pairs, ${paths.length} distinct images; select ${select}, flip ${rec.flip}`,
 );
 
 const bar = progress('embed', paths.length);
@@ -130,7 +128,7 @@ console.log(
 );
 console.log(
   `one image at a time (${sample} images): decode ${stages.decodeMs.toFixed(1)} ms, detect ${stages.detectMs.toFixed(1)} ms, ` +
-    `align ${stages.alignMs.toFixed(1)} ms, embed ${stages.embedMs.toFixed(1)} ms (flip ${!args['no-flip']}); ` +
+    `align ${stages.alignMs.toFixed(1)} ms, embed ${stages.embedMs.toFixed(1)} ms (flip ${rec.flip}); ` +
     `detect+align+embed ${(stages.detectMs + stages.alignMs + stages.embedMs).toFixed(1)} ms per face`,
 );
 
@@ -144,7 +142,7 @@ if (args.report) {
     detector: pipeline.detector.spec,
     recognizer: rec.spec,
     select,
-    flip: !args['no-flip'],
+    flip: rec.flip,
     images: paths.length,
     fallbacks,
     failed,

@@ -116,12 +116,18 @@ export function arcfaceTemplate(size = 112): Landmarks5 {
 }
 
 /**
- * Align a face: estimate the similarity from its landmarks to the ArcFace template and warp.
+ * Align a face: estimate the similarity from its landmarks to a template and warp.
  * @param landmarks five points in `image` pixels, {@link Landmarks5} order.
  * @param size output side in pixels (default 112).
+ * @param template where the landmarks land, in output pixels (default: ArcFace's, scaled to `size`).
  * @returns a `size x size` RGB crop.
  */
-export function alignFace(image: RgbImage, landmarks: Landmarks5, size = 112): RgbImage {
-  const t = estimateSimilarity(landmarks, arcfaceTemplate(size));
+export function alignFace(
+  image: RgbImage,
+  landmarks: Landmarks5,
+  size = 112,
+  template: Landmarks5 = arcfaceTemplate(size),
+): RgbImage {
+  const t = estimateSimilarity(landmarks, template);
   return warpSimilarity(image, t, size, size);
 }

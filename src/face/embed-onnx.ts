@@ -16,7 +16,8 @@ export interface OnnxRecognizerOptions extends SessionOptions {
   readonly normalization?: PixelNormalization;
   /**
    * Embed each crop and its mirror image, sum, and L2-normalise (InsightFace's evaluation protocol; about
-   * +0.1..0.5 points on LFW for twice the recogniser time). Default true.
+   * +0.1..0.5 points on LFW for twice the recogniser time). Default: the zoo's choice for a known model
+   * (src/face/known-models.ts), true otherwise.
    */
   readonly flip?: boolean;
   /** Crops per session run when the model's batch dimension is dynamic (default 32). */
@@ -58,7 +59,7 @@ export async function loadOnnxRecognizer(
   const maxBatch = fixedBatch ?? Math.max(1, opts.batchSize ?? 32);
   const known = knownRecognizer(model.sha256);
   const norm = opts.normalization ?? known?.normalization ?? INSIGHTFACE_NORMALIZATION;
-  const flip = opts.flip ?? true;
+  const flip = opts.flip ?? known?.flip ?? true;
   const write = nhwc ? writeHwc : writeChw;
 
   const dims = (batch: number): number[] => (nhwc ? [batch, height, width, 3] : [batch, 3, height, width]);
@@ -104,7 +105,9 @@ export async function loadOnnxRecognizer(
     spec: `onnx:${path}`,
     dim,
     inputSize: { width, height },
-    threshold: opts.threshold ?? known?.threshold,
+    threshold: opts.threshold ?? known?.calibration?.threshold,
+    calibration: opts.threshold === undefined ? known?.calibration : undefined,
+    flip,
     description: known ? `${known.name}; terms: ${known.terms}` : undefined,
     async embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
       const copies = flip ? 2 : 1;

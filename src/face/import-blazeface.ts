@@ -46,6 +46,9 @@ export async function loadBlazeFace(variant: string, opts: DetectorOptions = {})
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionProviders: ['cpu'],
+    // The pipeline runs two sessions in turn (detector, then recogniser): with spinning on, each one's idle
+    // threads spin on the cores the other needs. Measured on 2 cores: bench/face.ts, docs/MODELS.md.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const norm = { mean: model.scaling.mean, std: model.scaling.std, order: 'rgb' as const };
   const scoreThreshold = opts.scoreThreshold ?? 0.5;

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { type ImportedRecognizer, loadImportedRecognizer } from '../import/zoo.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
+import { knownImportedRecognizer } from './known-models.js';
 import { writeChw } from './tensor-input.js';
 import type { FaceRecognizer, Landmarks5, RgbImage } from './types.js';
 
@@ -37,7 +38,8 @@ export async function loadImportedFaceRecognizer(
   const model: ImportedRecognizer = await loadImportedRecognizer(name);
   const size = model.inputSize;
   const maxBatch = Math.max(1, opts.batchSize ?? 16);
-  const flip = opts.flip ?? true;
+  const known = knownImportedRecognizer(model.name);
+  const flip = opts.flip ?? known.flip;
   const norm = { mean: model.scaling.mean, std: model.scaling.std, order: 'rgb' as const };
   const sessions = new Map<number, Promise<ort.InferenceSession>>();
   const session = (batch: number): Promise<ort.InferenceSession> => {
@@ -48,6 +50,9 @@ export async function loadImportedFaceRecognizer(
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         executionProviders: ['cpu'],
+        // The pipeline runs two sessions in turn (detector, then recogniser): with spinning on, each one's idle
+        // threads spin on the cores the other needs. Measured on 2 cores: bench/face.ts, docs/MODELS.md.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       sessions.set(batch, s);
     }
@@ -81,7 +86,9 @@ export async function loadImportedFaceRecognizer(
     dim: model.dim,
     inputSize: { width: size, height: size },
     template: [t0, t1, t2, t3, t4],
-    threshold: opts.threshold,
+    threshold: opts.threshold ?? known.calibration?.threshold,
+    calibration: opts.threshold === undefined ? known.calibration : undefined,
+    flip,
     description: model.description,
     async embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
       const rows = crops.flatMap((crop) =>

@@ -32,7 +32,8 @@ export {
   type Similarity,
 } from './align.js';
 export {
-  defaultDetectorSpec,
+  DEFAULT_DETECTOR,
+  DEFAULT_RECOGNIZER,
   loadDetector,
   loadRecognizer,
   parseDetectorSpec,
@@ -40,6 +41,7 @@ export {
   type DetectorSpec,
   type RecognizerSpec,
 } from './zoo.js';
+export { knownImportedRecognizer, type KnownRecognizer, type VerifyCalibration } from './known-models.js';
 export type { DetectorOptions } from './detect-scrfd.js';
 export type { OnnxRecognizerOptions } from './embed-onnx.js';
 export type { PixelNormalization } from './tensor-input.js';

@@ -41,6 +41,9 @@ export async function loadOnnxModel(path: string, opts: SessionOptions = {}): Pr
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionProviders: ['cpu'],
+      // A pipeline runs a detector and a recogniser session in turn; spinning idle threads of one would take
+      // the cores the other needs (2.6x slower per face on 2 cores with BlazeFace + ResNet-34, bench/face.ts).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       // Dynamic-input exports (SCRFD) record their 640x640 trace shapes; at other sizes ONNX Runtime warns on
       // every run although the outputs are right. Errors still surface.
       logSeverityLevel: 3,

@@ -12,7 +12,8 @@ import type { DetectedFace, FaceDetector, FaceRecognizer, RgbImage } from './typ
 import {
   type DetectorSpec,
   type RecognizerSpec,
-  defaultDetectorSpec,
+  DEFAULT_DETECTOR,
+  DEFAULT_RECOGNIZER,
   loadDetector,
   loadRecognizer,
 } from './zoo.js';
@@ -21,10 +22,13 @@ import {
 export type FaceSelection = 'largest' | 'central' | 'score';
 
 export interface FacePipelineOptions {
-  /** Detector spec; default SCRFD-500m from ../shared/data/models when present (a stop-gap default). */
+  /** Detector spec (default {@link DEFAULT_DETECTOR}, npm-shipped BlazeFace). */
   readonly detector?: DetectorSpec;
-  /** Recogniser spec; needed for `embed`, `verify` and `embedMany`, not for `detect`. */
-  readonly recognizer?: RecognizerSpec;
+  /**
+   * Recogniser spec (default {@link DEFAULT_RECOGNIZER}, npm-shipped face-api ResNet-34); `false` loads
+   * none, for a pipeline that only detects (`embed`, `verify` and `embedMany` then throw).
+   */
+  readonly recognizer?: RecognizerSpec | false;
   /** ONNX Runtime intra-op threads per session (default: all cores). */
   readonly threads?: number;
   readonly detection?: Omit<DetectorOptions, 'threads'>;
@@ -107,7 +111,10 @@ export interface FacePipeline {
   readonly recognizer: FaceRecognizer | undefined;
   /** Detect faces in an image (any size; EXIF rotation applied). */
   detect(image: ImageInput): Promise<Detection>;
-  /** Detect, select one face ({@link FacePipelineOptions.select}), align to 112 x 112, embed. */
+  /**
+   * Detect, select one face ({@link FacePipelineOptions.select}), align it to the recogniser's template at its
+   * crop size (ArcFace's 112 x 112 unless the recogniser carries its own, e.g. face-api's 150 px dlib chip), embed.
+   */
   embed(image: ImageInput): Promise<FaceEmbedding>;
   /** Cosine similarity of two embeddings (their dot product when unit-length, as ours are). */
   compare(a: Float32Array, b: Float32Array): number;
@@ -153,13 +160,14 @@ async function wholeImageCrop(image: RgbImage, width: number, height: number): P
 
 /**
  * Build a face pipeline: load the detector and (if given) the recogniser.
- * @throws when a model cannot be loaded, or when no detector is given and the default is absent.
+ * @throws when a model cannot be loaded (the message names the file or spec).
  */
 export async function createFacePipeline(opts: FacePipelineOptions = {}): Promise<FacePipeline> {
   const threads = opts.threads ?? availableParallelism();
-  const detector = await loadDetector(opts.detector ?? defaultDetectorSpec(), { ...opts.detection, threads });
-  const recognizer = opts.recognizer
-    ? await loadRecognizer(opts.recognizer, { ...opts.recognition, threads }).catch(async (err: unknown) => {
+  const detector = await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads });
+  const recSpec = opts.recognizer ?? DEFAULT_RECOGNIZER;
+  const recognizer = recSpec
+    ? await loadRecognizer(recSpec, { ...opts.recognition, threads }).catch(async (err: unknown) => {
         await detector.dispose();
         throw err;
       })
@@ -168,7 +176,7 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
   const fallback = opts.fallback ?? true;
 
   const needRecognizer = (): FaceRecognizer => {
-    if (!recognizer) throw new Error("no recogniser loaded: pass recognizer: 'onnx:/path/to/model.onnx'");
+    if (!recognizer) throw new Error('this pipeline was created with recognizer: false: it only detects');
     return recognizer;
   };
 
@@ -197,7 +205,7 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       face = pick(faces, select, image.width, image.height);
       // The template is for square crops: a non-square recogniser gets the square aligned at its width, then
       // centre-cropped (not stretched) to its height.
-      crop = alignFace(image, face.landmarks, width);
+      crop = alignFace(image, face.landmarks, width, rec.template);
       if (height !== width) crop = await wholeImageCrop(crop, width, height);
     } else if (fallback) {
       crop = await wholeImageCrop(image, width, height);

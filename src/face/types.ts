@@ -1,4 +1,5 @@
 /** The shapes that flow between the face rooms: decoded images, detections, detectors and recognisers. */
+import type { VerifyCalibration } from './known-models.js';
 
 /** A decoded image: 8-bit RGB, row-major, interleaved (HWC), `data.length === width * height * 3`. */
 export interface RgbImage {
@@ -48,8 +49,18 @@ export interface FaceRecognizer {
   readonly dim: number;
   /** Crop size the model takes, in pixels (112 x 112 for ArcFace models). */
   readonly inputSize: { readonly width: number; readonly height: number };
+  /**
+   * Where the five landmarks must land in the crop, in crop pixels (`inputSize.width` square). Absent:
+   * ArcFace's template scaled to the crop. Models trained on other crops (dlib's, Human's) lose points
+   * on LFW when fed ArcFace crops, so each carries its own.
+   */
+  readonly template?: Landmarks5;
+  /** True when `embed` sums the crop's and its mirror image's outputs before normalising. */
+  readonly flip?: boolean;
   /** A cosine-similarity threshold measured for this model, when the zoo knows one. */
   readonly threshold?: number;
+  /** Where the zoo's threshold comes from and the FAR / TAR it gives on LFW (absent when overridden). */
+  readonly calibration?: VerifyCalibration;
   /** Human-readable facts about the model (name, terms of use), when the zoo knows them. */
   readonly description?: string;
   /** Embed crops of exactly `inputSize`; one unit-length vector per crop, in order. */

@@ -1,41 +1,80 @@
 /**
- * The model zoo: `kind:PATH` specs resolved to loaded detectors and recognisers. A new kind (e.g. models
- * imported from TensorFlow.js) adds a loader to one of the tables and a member to its spec type.
+ * The model zoo: specs resolved to loaded detectors and recognisers. `kind:PATH` loads a user's ONNX file;
+ * `kind:NAME` loads a model that ships in an npm dependency (imported from TensorFlow.js by src/import),
+ * so the defaults work straight after `npm install`. A new kind adds a row to one of the tables.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  IMPORTED_DETECTORS,
+  IMPORTED_RECOGNIZERS,
+  type ImportedDetectorName,
+  type ImportedRecognizerName,
+} from '../import/zoo.js';
 import { type DetectorOptions, loadScrfd } from './detect-scrfd.js';
 import { loadYunet } from './detect-yunet.js';
 import { type OnnxRecognizerOptions, loadOnnxRecognizer } from './embed-onnx.js';
+import { loadBlazeFace } from './import-blazeface.js';
+import { loadImportedFaceRecognizer } from './import-recognizer.js';
 import type { FaceDetector, FaceRecognizer } from './types.js';
 
-/** A detector: `scrfd:PATH` (InsightFace SCRFD .onnx with landmarks) or `yunet:PATH` (YuNet .onnx). */
-export type DetectorSpec = `scrfd:${string}` | `yunet:${string}`;
-/** A recogniser: `onnx:PATH` (an ArcFace-style .onnx taking an aligned crop). */
-export type RecognizerSpec = `onnx:${string}`;
+/**
+ * A detector: `scrfd:PATH` (InsightFace SCRFD .onnx with landmarks), `yunet:PATH` (YuNet .onnx), or an
+ * npm-shipped one: `blazeface:back` (256 px, the default), `blazeface:front` (128 px, selfies).
+ */
+export type DetectorSpec = `scrfd:${string}` | `yunet:${string}` | ImportedDetectorName;
+/**
+ * A recogniser: `onnx:PATH` (an ArcFace-style .onnx taking an aligned crop), or an npm-shipped one:
+ * `faceapi:resnet34` (the default), `human:faceres`, `human:mobileface`, `human:mobilefacenet`.
+ */
+export type RecognizerSpec = `onnx:${string}` | ImportedRecognizerName;
 
-type Loader<T, O> = (path: string, opts: O) => Promise<T>;
+/** The detector used when none is given: npm-shipped, so it needs no file and no network. */
+export const DEFAULT_DETECTOR: DetectorSpec = 'blazeface:back';
+/** The recogniser used when none is given: the npm-shipped one that scores best on LFW (docs/MODELS.md). */
+export const DEFAULT_RECOGNIZER: RecognizerSpec = 'faceapi:resnet34';
 
-const DETECTORS: Readonly<Record<string, Loader<FaceDetector, DetectorOptions>>> = {
-  scrfd: loadScrfd,
-  yunet: loadYunet,
+interface Kind<T, O> {
+  /** What follows `kind:`: a file path, or one of a fixed set of names. */
+  readonly names?: readonly string[];
+  load(rest: string, opts: O): Promise<T>;
+}
+
+/** The part after `kind:` of the npm-shipped models of one kind. */
+const namesOf = (kind: string, specs: readonly string[]): string[] =>
+  specs.filter((s) => s.startsWith(`${kind}:`)).map((s) => s.slice(kind.length + 1));
+
+const DETECTORS: Readonly<Record<string, Kind<FaceDetector, DetectorOptions>>> = {
+  scrfd: { load: loadScrfd },
+  yunet: { load: loadYunet },
+  blazeface: { names: namesOf('blazeface', IMPORTED_DETECTORS), load: loadBlazeFace },
 };
-const RECOGNIZERS: Readonly<Record<string, Loader<FaceRecognizer, OnnxRecognizerOptions>>> = {
-  onnx: loadOnnxRecognizer,
+const RECOGNIZERS: Readonly<Record<string, Kind<FaceRecognizer, OnnxRecognizerOptions>>> = {
+  onnx: { load: loadOnnxRecognizer },
+  faceapi: {
+    names: namesOf('faceapi', IMPORTED_RECOGNIZERS),
+    load: (name, opts) => loadImportedFaceRecognizer(`faceapi:${name}`, opts),
+  },
+  human: {
+    names: namesOf('human', IMPORTED_RECOGNIZERS),
+    load: (name, opts) => loadImportedFaceRecognizer(`human:${name}`, opts),
+  },
 };
 
-function split(spec: string, table: Readonly<Record<string, unknown>>, what: string): [string, string] {
+function split<T, O>(
+  spec: string,
+  table: Readonly<Record<string, Kind<T, O>>>,
+  what: string,
+): [Kind<T, O>, string] {
   const i = spec.indexOf(':');
   const kind = i > 0 ? spec.slice(0, i) : '';
-  const path = i > 0 ? spec.slice(i + 1) : '';
-  if (!Object.hasOwn(table, kind) || path === '') {
-    const kinds = Object.keys(table)
-      .map((k) => `${k}:PATH`)
+  const rest = i > 0 ? spec.slice(i + 1) : '';
+  const entry = Object.hasOwn(table, kind) ? table[kind] : undefined;
+  if (!entry || rest === '' || (entry.names && !entry.names.includes(rest))) {
+    const forms = Object.entries(table)
+      .flatMap(([k, e]) => (e.names ? e.names.map((n) => `${k}:${n}`) : [`${k}:PATH`]))
       .join(', ');
-    throw new Error(`bad ${what} '${spec}': expected one of ${kinds}`);
+    throw new Error(`bad ${what} '${spec}': expected one of ${forms}`);
   }
-  return [kind, path];
+  return [entry, rest];
 }
 
 /** Check a user-given string is a detector spec (throws, listing the accepted forms, when not). */
@@ -52,8 +91,8 @@ export function parseRecognizerSpec(spec: string): RecognizerSpec {
 
 /** Load the detector a spec names. */
 export async function loadDetector(spec: DetectorSpec, opts: DetectorOptions = {}): Promise<FaceDetector> {
-  const [kind, path] = split(spec, DETECTORS, 'detector');
-  return DETECTORS[kind](path, opts);
+  const [kind, rest] = split(spec, DETECTORS, 'detector');
+  return kind.load(rest, opts);
 }
 
 /** Load the recogniser a spec names. */
@@ -61,36 +100,6 @@ export async function loadRecognizer(
   spec: RecognizerSpec,
   opts: OnnxRecognizerOptions = {},
 ): Promise<FaceRecognizer> {
-  const [kind, path] = split(spec, RECOGNIZERS, 'recognizer');
-  return RECOGNIZERS[kind](path, opts);
-}
-
-const SHARED_SCRFD = join('shared', 'data', 'models', 'scrfd', 'scrfd_500m.onnx');
-
-/** Where the stop-gap default detector is looked for: `../shared/data/models` beside the project. */
-export function defaultDetectorCandidates(): string[] {
-  const found: string[] = [];
-  // The project root is an ancestor of this file (src/face, or dist/src/face once built); ../shared sits beside it.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    found.push(join(dirname(dir), SHARED_SCRFD));
-    dir = dirname(dir);
-  }
-  found.push(resolve('..', SHARED_SCRFD));
-  return [...new Set(found)];
-}
-
-/**
- * The default detector until an npm-shipped one exists: SCRFD-500m from ../shared/data/models.
- * @throws when it is absent, saying which options to pass instead.
- */
-export function defaultDetectorSpec(): DetectorSpec {
-  const candidates = defaultDetectorCandidates();
-  const path = candidates.find((p) => existsSync(p));
-  if (path) return `scrfd:${path}`;
-  throw new Error(
-    'no face detector available: pass a detector, e.g. ' +
-      "detector: 'scrfd:/path/to/scrfd_500m.onnx' or 'yunet:/path/to/yunet_n_dynamic.onnx' " +
-      `(CLI: --detector scrfd:PATH); looked for the default at ${candidates[0]}`,
-  );
+  const [kind, rest] = split(spec, RECOGNIZERS, 'recognizer');
+  return kind.load(rest, opts);
 }

@@ -40,7 +40,11 @@ export interface ToyTraining {
   readonly arcfaceLr: number;
   /** L2 weight decay (SGD) or decoupled weight decay (AdamW). */
   readonly weightDecay: number;
-  /** ArcFace scale s and additive angular margin m (radians). */
+  /**
+   * ArcFace scale s and additive angular margin m (radians). In 2-D keep s small (the toy uses 8):
+   * the normalised feature's gradient is s / |f| and features near the origin are common, so a
+   * large s puts plain SGD past its stability limit (see TOY_DEFAULTS in run.ts).
+   */
   readonly scale: number;
   readonly margin: number;
   readonly seed: number;

@@ -28,6 +28,14 @@ export function haveSharedData(): boolean {
   return missing.length === 0;
 }
 
+/** True when LFW is present (the default pipeline needs nothing else); otherwise says why tests skip. */
+export function haveLfw(): boolean {
+  const ok = existsSync(LFW_DIR);
+  if (!ok)
+    console.warn(`default-pipeline LFW tests skipped: ${LFW_DIR} missing; see ../shared/data/README.md`);
+  return ok;
+}
+
 /** True when face-api's sample photos are installed (npm install). */
 export function haveSamplePhotos(): boolean {
   const ok = existsSync(GROUP_PHOTO);

@@ -5,7 +5,7 @@ import { decodeImage } from '../../src/face/image.js';
 import { iou } from '../../src/face/nms.js';
 import { type FacePipeline, NoFaceError, createFacePipeline } from '../../src/face/pipeline.js';
 import type { DetectedFace, RgbImage } from '../../src/face/types.js';
-import { defaultDetectorSpec, loadDetector, loadRecognizer } from '../../src/face/zoo.js';
+import { loadDetector, loadRecognizer, parseRecognizerSpec } from '../../src/face/zoo.js';
 import {
   GROUP_PHOTO,
   MOBILEFACENET,
@@ -227,18 +227,24 @@ describe.runIf(haveSharedData())('face pipeline with SCRFD-500m and the shared M
   });
 
   it('says what to pass when a spec or a model is wrong', async () => {
-    expect(defaultDetectorSpec()).toBe(`scrfd:${SCRFD_500M}`);
     await expect(createFacePipeline({ detector: 'scrfd:/nonexistent/scrfd.onnx' })).rejects.toThrow(
       /\/nonexistent\/scrfd\.onnx: file not found/,
     );
-    await expect(loadDetector('retina:/x.onnx' as never)).rejects.toThrow(/scrfd:PATH, yunet:PATH/);
+    await expect(loadDetector('retina:/x.onnx' as never)).rejects.toThrow(
+      /scrfd:PATH, yunet:PATH, blazeface:back, blazeface:front/,
+    );
+    expect(() => parseRecognizerSpec('faceapi:resnet50')).toThrow(/faceapi:resnet34, human:faceres/);
     await expect(createFacePipeline({ detector: `scrfd:${MOBILEFACENET}` })).rejects.toThrow(
       /not an SCRFD model/,
     );
     await expect(loadDetector(`yunet:${SCRFD_500M}`)).rejects.toThrow(/not a YuNet model/);
-    const detectOnly = await createFacePipeline({ detector: `scrfd:${SCRFD_500M}`, threads: THREADS });
+    const detectOnly = await createFacePipeline({
+      detector: `scrfd:${SCRFD_500M}`,
+      recognizer: false,
+      threads: THREADS,
+    });
     try {
-      await expect(detectOnly.embed(lfw('Abel_Pacheco', 1))).rejects.toThrow(/recognizer: 'onnx:/);
+      await expect(detectOnly.embed(lfw('Abel_Pacheco', 1))).rejects.toThrow(/only detects/);
     } finally {
       await detectOnly.dispose();
     }

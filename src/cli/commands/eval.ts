@@ -6,7 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { createFacePipeline, parseDetectorSpec, parseRecognizerSpec } from '../../face/index.js';
+import {
+  DEFAULT_RECOGNIZER,
+  createFacePipeline,
+  parseDetectorSpec,
+  parseRecognizerSpec,
+} from '../../face/index.js';
 import { readEmbeddings, writeEmbeddings } from '../../eval/embeddings-io.js';
 import type { IdentificationSummary } from '../../eval/identification.js';
 import {
@@ -26,6 +31,8 @@ interface EvalOptions {
   model?: string;
   recognizer?: string;
   detector?: string;
+  /** Undefined unless --flip or --no-flip is given: the zoo decides per model. */
+  flip?: boolean;
   embeddings?: string;
   labels?: string;
   saveEmbeddings?: string;
@@ -66,12 +73,17 @@ export function registerEvalCommand(program: Command): void {
       "LFW-format pairs file ('10 300' header; 'Name i j' and 'NameA i NameB j' lines)",
     )
     .option('--images <dir>', 'image folder the pairs file refers to (Name/Name_0001.jpg)')
-    .option('--model <spec>', 'recogniser for --images, e.g. onnx:/models/w600k_r50.onnx')
+    .option(
+      '--model <spec>',
+      'recogniser for --images: faceapi:resnet34 (default), human:NAME, or onnx:PATH (e.g. w600k_r50.onnx)',
+    )
     .option('--recognizer <spec>', 'same as --model (the name the face commands use)')
     .option(
       '--detector <spec>',
-      'face detector for --images (scrfd:PATH or yunet:PATH; default: the face pipeline default)',
+      'face detector for --images (blazeface:back (default), blazeface:front, scrfd:PATH or yunet:PATH)',
     )
+    .option('--flip', 'with --images: embed each face plus its mirror image (default: per model)')
+    .option('--no-flip', 'with --images: embed each face only')
     .option(
       '--embeddings <file>',
       'embeddings (.jsonl or AFEMB1 binary): keyed by image path with --pairs, else a labelled set',
@@ -113,26 +125,35 @@ export function registerEvalCommand(program: Command): void {
     });
 }
 
-/** Embed through face/: detect, align to the ArcFace template, embed (with the flip sum, face/'s default). */
+/** Embed through face/: detect, align to the recogniser's template, embed (flip as the zoo or --flip says). */
 async function faceEmbedder(
   opts: EvalOptions,
   notes: string[],
 ): Promise<{ embed: BatchEmbedder; dispose: () => Promise<void> }> {
-  if (!opts.model) throw new Error('--images needs --model onnx:PATH (the recogniser to embed with)');
   const pipeline = await createFacePipeline({
-    recognizer: parseRecognizerSpec(opts.model),
+    ...(opts.model ? { recognizer: parseRecognizerSpec(opts.model) } : {}),
     ...(opts.detector ? { detector: parseDetectorSpec(opts.detector) } : {}),
     threads: opts.threads,
+    recognition: { flip: opts.flip },
   });
   notes.push(
     `embedded with the face pipeline: detector ${pipeline.detector.spec}, recogniser ${pipeline.recognizer?.spec}; ` +
-      'each face aligned to the ArcFace template, embedding = L2-normalised sum of the face and its mirror image',
+      `each face aligned to ${pipeline.recognizer?.template ? "the recogniser's template" : 'the ArcFace template'}, ` +
+      (pipeline.recognizer?.flip
+        ? 'embedding = L2-normalised sum of the face and its mirror image'
+        : 'embedding of the face alone (no mirror image)'),
   );
   const embed: BatchEmbedder = async (paths, onProgress) => {
     const results = await pipeline.embedMany(paths, { onProgress: (done) => onProgress(done) });
     const fallbacks = results.filter((r) => r.ok && r.fallback).length;
-    if (fallbacks)
-      notes.push(`${fallbacks} image(s) had no detected face and were embedded whole (centre crop)`);
+    notes.push(
+      fallbacks
+        ? `${fallbacks} image(s) had no detected face and were embedded whole (centre crop)`
+        : `a face was detected in every image (${results.length})`,
+    );
+    // Several faces is the other way a pair can go wrong: say how often the pipeline had to choose.
+    const several = results.filter((r) => r.ok && r.facesFound > 1).length;
+    if (several) notes.push(`${several} image(s) had several faces; the largest was embedded`);
     return results.map((r) => (r.ok ? r.embedding : r.error));
   };
   return { embed, dispose: () => pipeline.dispose() };
@@ -200,7 +221,7 @@ async function evalPairs(opts: EvalOptions & { pairs: string }, notes: string[])
     } finally {
       await dispose();
     }
-    label = basename(opts.model ?? 'model');
+    label = basename(opts.model ?? DEFAULT_RECOGNIZER);
     if (opts.saveEmbeddings) await saveEmbeddings(opts.saveEmbeddings, images.paths, embedded);
   } else {
     embedded = embeddingsForPaths(await readEmbeddings(opts.embeddings!), images.paths);
@@ -284,7 +305,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
     inputs: {
       pairs: opts.pairs ?? null,
       images: opts.images ?? null,
-      model: opts.model ?? null,
+      model: opts.model ?? (opts.images ? DEFAULT_RECOGNIZER : null),
       embeddings: opts.embeddings ?? null,
       labels: opts.labels ?? null,
       ...(opts.pairs ? { folds: opts.folds, skipFailed: opts.skipFailed } : {}),

@@ -34,7 +34,8 @@ interface ModelFlags {
   recognizer?: string;
   threads?: number;
   select?: FaceSelection;
-  flip: boolean;
+  /** Undefined when neither --flip nor --no-flip is given: the zoo decides per model. */
+  flip?: boolean;
   scoreThreshold?: number;
   detSize?: number;
 }
@@ -60,27 +61,35 @@ function withModelOptions(cmd: Command, recognizer: boolean): Command {
   cmd
     .option(
       '--detector <spec>',
-      'face detector: scrfd:PATH or yunet:PATH (default: SCRFD-500m from ../shared/data/models)',
+      'face detector: blazeface:back|front (npm-shipped), scrfd:PATH or yunet:PATH (default: blazeface:back)',
     )
     .option('--det-size <px>', 'detector input side for dynamic-size detectors', positiveInt)
     .option('--score-threshold <s>', 'minimum detection score', unitNumber)
     .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', positiveInt);
   if (recognizer) {
     cmd
-      .option('--recognizer <spec>', 'recogniser: onnx:PATH (an ArcFace-style ONNX model; required)')
+      .option(
+        '--recognizer <spec>',
+        'recogniser: faceapi:resnet34, human:faceres|mobileface|mobilefacenet (npm-shipped) or onnx:PATH ' +
+          '(an ArcFace-style ONNX model) (default: faceapi:resnet34)',
+      )
       .option('--select <how>', 'face to embed when there are several: largest, central or score', selection)
+      // Both forms are declared so that commander leaves `flip` undefined when neither is given, and the
+      // recogniser's own default (measured per model, src/face/known-models.ts) applies.
+      .option('--flip', 'embed the face plus its mirror image (default: on where it helps the model)')
       .option('--no-flip', 'embed the face only, not the face plus its mirror image');
   }
   return cmd;
 }
 
 function pipelineOptions(flags: ModelFlags, needRecognizer: boolean): FacePipelineOptions {
-  if (needRecognizer && !flags.recognizer) {
-    throw new Error('no recogniser given: pass --recognizer onnx:/path/to/model.onnx');
-  }
   return {
     detector: flags.detector ? parseDetectorSpec(flags.detector) : undefined,
-    recognizer: flags.recognizer ? parseRecognizerSpec(flags.recognizer) : undefined,
+    recognizer: !needRecognizer
+      ? false
+      : flags.recognizer
+        ? parseRecognizerSpec(flags.recognizer)
+        : undefined,
     threads: flags.threads,
     select: flags.select,
     detection: { scoreThreshold: flags.scoreThreshold, inputSize: flags.detSize },
@@ -205,7 +214,7 @@ export function registerFaceCommands(program: Command): void {
       .argument('<b>', 'second image')
       .option(
         '--threshold <t>',
-        'cosine threshold (default: the calibrated one for known models)',
+        'cosine threshold (default: the one calibrated on LFW for the recogniser; see docs/MODELS.md)',
         unitNumber,
       )
       .option('--json', 'print the result as JSON'),
@@ -237,6 +246,14 @@ export function registerFaceCommands(program: Command): void {
             `similarity ${v.similarity.toFixed(4)}  threshold ${v.threshold.toFixed(4)}  ${v.same ? 'same' : 'different'}`,
           );
           for (const f of fallback) console.error(`note: no face found in ${f}; the whole image was used`);
+          // Say what the threshold means, so that users need not guess what a "same" costs.
+          const c = p.recognizer?.calibration;
+          if (flags.threshold === undefined && c) {
+            console.error(
+              `note: threshold calibrated on LFW (${c.measured}): FAR ${(100 * c.far).toFixed(2)}%, ` +
+                `TAR ${(100 * c.tar).toFixed(2)}%`,
+            );
+          }
         }
         process.exitCode = v.same ? 0 : 1;
       });

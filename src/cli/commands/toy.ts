@@ -4,6 +4,7 @@
  */
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DETECTOR, DEFAULT_RECOGNIZER } from '../../face/index.js';
 import { type MethodReport } from '../../toy/report.js';
 import { TOY_BACKBONES, TOY_DEFAULTS, type ToyBackbone, type ToyOptions, runToy } from '../../toy/run.js';
 
@@ -60,10 +61,14 @@ export function registerToyCommand(program: Command): void {
     )
     .option('--data <dir>', 'identity-per-folder images (root/<name>/*.jpg|png|webp) instead of MNIST')
     .option(
-      '--features <model>',
-      'train a 2-D projection of frozen face embeddings of the --data images, from a recogniser (onnx:PATH)',
+      '--features [model]',
+      'train a 2-D projection of frozen face embeddings of the --data images, from a recogniser spec ' +
+        `(onnx:PATH, faceapi:resnet34, ...; default: the face pipeline's, ${DEFAULT_RECOGNIZER})`,
     )
-    .option('--detector <spec>', 'face detector for --features (scrfd:PATH or yunet:PATH)')
+    .option(
+      '--detector <spec>',
+      `face detector for --features (scrfd:PATH, yunet:PATH, blazeface:back, ...; default ${DEFAULT_DETECTOR})`,
+    )
     .addOption(
       new Option(
         '--backbone <name>',
