@@ -64,6 +64,8 @@ function attrProto(name: string, a: OnnxAttr): onnx.IAttributeProto {
   if ('f' in a) return { name, type: T.FLOAT, f: a.f };
   if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
   if ('floats' in a) return { name, type: T.FLOATS, floats: [...a.floats] };
+  if ('scalar' in a)
+    return { name, type: T.TENSOR, t: tensorProto('', a.dtype, [1], fromNumbers(a.dtype, [a.scalar])) };
   return { name, type: T.STRING, s: new TextEncoder().encode(a.s) };
 }
 
@@ -96,10 +98,38 @@ function topoNodes(roots: readonly Tensor[]): OpNode[] {
   return order;
 }
 
+/** Names the user chose: graph inputs (reachable from the outputs) and graph outputs. */
+function userNames(order: readonly OpNode[], outputs: readonly (readonly [string, Tensor])[]): Set<string> {
+  const inputNames = new Set<string>();
+  const visit = (t: Tensor): void => {
+    if (t.source.kind === 'input') inputNames.add(t.source.name);
+  };
+  for (const node of order) node.inputs.forEach(visit);
+  for (const [, t] of outputs) visit(t);
+  for (const [name] of outputs) {
+    // Identity(x) -> x would define a value twice (and loop back on itself).
+    if (inputNames.has(name)) throw new Error(`lower: output '${name}' has the same name as a graph input`);
+  }
+  return new Set([...inputNames, ...outputs.map(([name]) => name)]);
+}
+
+/**
+ * A prefix for generated value names (t<id>, c<id>, k<n>, tmp) that no user-chosen name starts with,
+ * so a graph input or output called e.g. 't10' can never collide with a generated value. Almost
+ * always '_'; it only grows when a user name itself starts with underscores.
+ */
+function generatedPrefix(user: ReadonlySet<string>): string {
+  let prefix = '_';
+  while ([...user].some((n) => n.startsWith(prefix))) prefix += '_';
+  return prefix;
+}
+
 /** Lower a graph to ONNX bytes, naming every value and collecting inputs and initializers. */
 export function lower(spec: GraphSpec): LoweredGraph {
   const outputs = Object.entries(spec.outputs);
   if (outputs.length === 0) throw new Error('lower: a graph needs at least one output');
+  const order = topoNodes(outputs.map(([, t]) => t));
+  const gen = generatedPrefix(userNames(order, outputs));
   const nodes: onnx.INodeProto[] = [];
   const initializers: onnx.ITensorProto[] = [];
   const inputs = new Map<string, ValueSpec>();
@@ -121,7 +151,7 @@ export function lower(spec: GraphSpec): LoweredGraph {
       const key = `${scalar ? 's' : 'v'}:${values.join(',')}`;
       let name = int64Cache.get(key);
       if (!name) {
-        name = `k${int64Cache.size}`;
+        name = `${gen}k${int64Cache.size}`;
         int64Cache.set(key, name);
         initializers.push(
           tensorProto(name, 'int64', scalar ? [] : [values.length], fromNumbers('int64', values)),
@@ -133,14 +163,14 @@ export function lower(spec: GraphSpec): LoweredGraph {
       const key = `${dtype}:${value}`;
       let name = int64Cache.get(key);
       if (!name) {
-        name = `k${int64Cache.size}`;
+        name = `${gen}k${int64Cache.size}`;
         int64Cache.set(key, name);
         initializers.push(tensorProto(name, dtype, [], fromNumbers(dtype, [value])));
       }
       return name;
     },
     tmp(hint = 't') {
-      return `${hint}_tmp${tmpCount++}`;
+      return `${gen}${hint}_tmp${tmpCount++}`;
     },
   };
 
@@ -166,16 +196,16 @@ export function lower(spec: GraphSpec): LoweredGraph {
         inputs.set(n, { name: n, shape: t.shape, dtype: t.dtype });
       }
     } else if (src.kind === 'const') {
-      n = `c${t.id}`;
+      n = `${gen}c${t.id}`;
       initializers.push(tensorProto(n, t.dtype, t.shape, src.data));
     } else {
-      n = `t${t.id}`;
+      n = `${gen}t${t.id}`;
     }
     names.set(t.id, n);
     return n;
   };
 
-  for (const node of topoNodes(outputs.map(([, t]) => t))) {
+  for (const node of order) {
     const ins = node.inputs.map(nameOf);
     const outs = node.outputs.map(nameOf);
     node.op.emit(e, node, ins, outs);
@@ -183,10 +213,10 @@ export function lower(spec: GraphSpec): LoweredGraph {
   for (const [name, t] of outputs) e.node('Identity', [nameOf(t)], [name]);
 
   const fed = [...inputs.values()].filter((v) => !spec.initializers?.has(v.name));
-  const order = spec.inputOrder ?? [];
+  const inputOrder = spec.inputOrder ?? [];
   fed.sort((a, b) => {
-    const ia = order.indexOf(a.name);
-    const ib = order.indexOf(b.name);
+    const ia = inputOrder.indexOf(a.name);
+    const ib = inputOrder.indexOf(b.name);
     return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib);
   });
   const outSpecs: ValueSpec[] = outputs.map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype }));

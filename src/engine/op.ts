@@ -7,7 +7,9 @@ export type OnnxAttr =
   | { readonly f: number }
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] }
-  | { readonly s: string };
+  | { readonly s: string }
+  /** A one-element tensor attribute (e.g. ConstantOfShape's `value`). */
+  | { readonly scalar: number; readonly dtype: DType };
 
 /** What an op's emit rule may do: add ONNX nodes and int64 constants to the graph being serialised. */
 export interface Emitter {

@@ -122,6 +122,33 @@ function capPerClass(labels: Int32Array, perClass: number | undefined): number[]
   return keep;
 }
 
+/**
+ * Centre embeddings on the training rows' mean and scale them so the centred training rows have unit
+ * RMS length, in place. Some recognisers' embeddings share a large common component (face-api's
+ * impostor pairs score 0.84 on average): projected to 2-D it becomes an offset that points every
+ * feature the same way, and the toy then learns little (LFW8 with faceapi:resnet34 uncentred: 69% /
+ * 66% held-out for softmax / ArcFace). An affine map of the inputs loses nothing a linear layer with
+ * bias could use, and only training rows set it, so held-out rows stay unseen.
+ * @param x [n, dim] row-major embeddings
+ * @param trainRows indices of the training rows
+ */
+export function centreOnTrain(x: Float32Array, dim: number, trainRows: ArrayLike<number>): void {
+  const mean = new Float64Array(dim);
+  for (let k = 0; k < trainRows.length; k++) {
+    const r = trainRows[k] * dim;
+    for (let j = 0; j < dim; j++) mean[j] += x[r + j];
+  }
+  for (let j = 0; j < dim; j++) mean[j] /= Math.max(1, trainRows.length);
+  let sq = 0;
+  for (let k = 0; k < trainRows.length; k++) {
+    const r = trainRows[k] * dim;
+    for (let j = 0; j < dim; j++) sq += (x[r + j] - mean[j]) ** 2;
+  }
+  const rms = Math.sqrt(sq / Math.max(1, trainRows.length));
+  const inv = rms > 0 ? 1 / rms : 1;
+  for (let i = 0; i < x.length; i++) x[i] = (x[i] - mean[i % dim]) * inv;
+}
+
 async function loadFeatures(
   spec: Extract<ToyDataSpec, { kind: 'features' }>,
   heldOutFraction: number,
@@ -165,6 +192,7 @@ async function loadFeatures(
     classNames: listing.classNames,
   });
   const { train, heldOut } = stratifiedSplit(all.labels, heldOutFraction, seed);
+  centreOnTrain(x, dim, train);
   return {
     train: all.subset(train),
     heldOut: all.subset(heldOut),

@@ -14,6 +14,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
+import type { RuntimeOptions } from '../engine/index.js';
 import { validateLabels } from '../heads/index.js';
 import { progress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -69,6 +70,12 @@ export interface TrainOptions {
   readonly validation?: Dataset;
   /** ONNX Runtime intra-op threads (default: all cores). */
   readonly threads?: number;
+  /**
+   * Further ONNX Runtime options for the step and evaluation sessions (device, memory arena, memory
+   * pattern, optimisation level; see RuntimeOptions for the defaults and what each costs). `threads`
+   * above takes precedence over `runtime.threads`.
+   */
+  readonly runtime?: RuntimeOptions;
   /** No progress bar. */
   readonly quiet?: boolean;
   /** Called after every step. */
@@ -220,7 +227,10 @@ export async function train(
     buffers: state.buffers,
   };
 
-  const runtime = { threads: options.threads };
+  const runtime: RuntimeOptions = {
+    ...options.runtime,
+    threads: options.threads ?? options.runtime?.threads,
+  };
   const stepProgram = await compileStep(
     { backbone, head, optimizer: config.optimizer, batch: batchSize, sampleShape: dataset.sampleShape },
     runtime,

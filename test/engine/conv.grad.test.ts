@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
+import { setUnfoldChunkBytesForTesting } from '../../src/engine/ops/conv-chunks.js';
 import { gradCheck, randomArray } from '../helpers/gradcheck.js';
 
 // ONNX Runtime's CPU Conv and ConvTranspose are float32-only.
@@ -116,4 +117,60 @@ describe('the gradient primitives are differentiable too (second order)', () => 
       await gradCheck((x, dy) => E.convGradWeight(x, dy, c.w, c.opts), [c.x, y.shape], f32);
     });
   }
+});
+
+// The weight gradient unfolds x in batch chunks to bound its memory (conv-chunks.ts); the budget is
+// 96 MB, so these small shapes shrink it to force one or two images per chunk.
+
+const chunkCases: readonly Case[] = [
+  // O <= Ho*Wo: batched per-image MatMuls summed over the chunk.
+  { name: '3x3 pad 1', x: [5, 2, 6, 6], w: [3, 2, 3, 3], opts: { pads: 1 } },
+  // O > Ho*Wo: images folded into one MatMul's contraction.
+  { name: '3x3 pad 1, more channels than pixels', x: [5, 2, 2, 2], w: [6, 2, 3, 3], opts: { pads: 1 } },
+  {
+    name: 'depthwise 3x3 stride 2',
+    x: [5, 4, 5, 5],
+    w: [4, 1, 3, 3],
+    opts: { pads: 1, group: 4, strides: 2 },
+  },
+];
+
+async function gradWeight(c: Case): Promise<Float32Array> {
+  const y = E.conv2d(E.input('x', c.x), E.input('w', c.w), c.opts);
+  const dw = E.convGradWeight(E.input('x', c.x), E.input('dy', y.shape), c.w, c.opts);
+  const out = await E.evaluate(
+    { dw },
+    {
+      x: Float32Array.from(randomArray(E.sizeOf(c.x), 3)),
+      dy: Float32Array.from(randomArray(E.sizeOf(y.shape), 4)),
+    },
+    { threads: 1 },
+  );
+  return out.dw as Float32Array;
+}
+
+describe('chunked convolution weight gradients', () => {
+  let restore: (() => void) | undefined;
+  afterEach(() => restore?.());
+
+  for (const c of chunkCases) {
+    it(`${c.name}: same result in one chunk, per image and two images per chunk`, async () => {
+      const whole = await gradWeight(c);
+      const perImage = (E.sizeOf(c.x) / c.x[0]) * 4 * c.w[2] * c.w[3];
+      for (const images of [1, 2]) {
+        restore = setUnfoldChunkBytesForTesting(images * perImage);
+        const chunked = await gradWeight(c);
+        restore();
+        expect(chunked.length).toBe(whole.length);
+        for (let i = 0; i < whole.length; i++) expect(chunked[i]).toBeCloseTo(whole[i], 4);
+      }
+    });
+  }
+
+  it('matches finite differences with one image per chunk', async () => {
+    restore = setUnfoldChunkBytesForTesting(1);
+    for (const c of chunkCases) {
+      await gradCheck((x, w) => E.conv2d(x, w, c.opts), [c.x, c.w], { dtype: 'float32', maxEntries: 16 });
+    }
+  });
 });

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { integer, numberIn } from '../parse.js';
 import {
   DEFAULT_RECOGNIZER,
   createFacePipeline,
@@ -49,16 +50,8 @@ interface EvalOptions {
   quiet: boolean;
 }
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const fraction = (v: string): number => {
-  const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number in [0, 1)');
-  return n;
-};
+const int = integer;
+const fraction = numberIn(0, 1, '[)');
 
 /** Register `arcface eval` on the program. */
 export function registerEvalCommand(program: Command): void {

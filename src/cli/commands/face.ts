@@ -2,6 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { integer, numberIn } from '../parse.js';
 import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js';
 import { annotateFaces } from '../../face/annotate.js';
 import { decodeImage } from '../../face/image.js';
@@ -40,17 +41,8 @@ interface ModelFlags {
   detSize?: number;
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function unitNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < -1 || n > 1) throw new InvalidArgumentError('expected a number in [-1, 1]');
-  return n;
-}
+const positiveInt = integer(1);
+const unitNumber = numberIn(-1, 1, '[]');
 
 function selection(v: string): FaceSelection {
   if (v === 'largest' || v === 'central' || v === 'score') return v;

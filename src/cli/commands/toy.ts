@@ -4,35 +4,16 @@
  */
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { integer, numberIn } from '../parse.js';
 import { DEFAULT_DETECTOR, DEFAULT_RECOGNIZER } from '../../face/index.js';
 import { type MethodReport } from '../../toy/report.js';
 import { TOY_BACKBONES, TOY_DEFAULTS, type ToyBackbone, type ToyOptions, runToy } from '../../toy/run.js';
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const positive = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
-const nonNegative = (v: string): number => {
-  const n = Number(v);
-  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-};
-const fraction = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1)');
-  return n;
-};
-const share = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
-  return n;
-};
+const int = integer;
+const positive = numberIn(0, Infinity, '()');
+const nonNegative = numberIn(0, Infinity, '[)');
+const fraction = numberIn(0, 1, '()');
+const share = numberIn(0, 1, '(]');
 const backbone = (v: string): ToyBackbone => {
   if (!(TOY_BACKBONES as readonly string[]).includes(v)) {
     throw new InvalidArgumentError(`expected one of ${TOY_BACKBONES.join(', ')}`);
@@ -72,7 +53,7 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--backbone <name>',
-        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: mlp for MNIST, small-cnn with --data, linear with --features)`,
+        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: mlp for MNIST and with --features, small-cnn with --data)`,
       ).argParser(backbone),
     )
     .addOption(new Option('--epochs <n>', 'epochs per method').argParser(int(1)).default(d.epochs))
@@ -84,7 +65,12 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option('--seed <n>', 'seed of split, initialisation and order').argParser(int(0)).default(d.seed),
     )
-    .addOption(new Option('--scale <s>', 'ArcFace scale s').argParser(positive).default(d.scale))
+    .addOption(
+      new Option(
+        '--scale <s>',
+        `ArcFace scale s (default ${d.scale}; ${d.withFeatures.scale} with --features)`,
+      ).argParser(positive),
+    )
     .addOption(
       new Option('--margin <m>', 'ArcFace additive angular margin m, radians')
         .argParser(nonNegative)
@@ -98,7 +84,7 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--arcface-lr <rate>',
-        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.arcfaceLr}; ${d.featuresArcfaceLr} with --features)`,
+        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.arcfaceLr}; ${d.withFeatures.arcfaceLr} with --features)`,
       ).argParser(positive),
     )
     .addOption(new Option('--batch-size <n>', 'batch size').argParser(int(1)).default(d.batchSize))

@@ -4,7 +4,8 @@
  * checkpoint into a standalone .onnx embedding model.
  */
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { finite, integer } from '../parse.js';
 import { type Dataset, FolderDataset, mnistSplit } from '../../data/index.js';
 import { type HeadConfig, type PresetName, headPreset, presets } from '../../heads/index.js';
 import { BACKBONES, type BackboneName, type BackboneSpec } from '../../nn/index.js';
@@ -17,6 +18,9 @@ import {
   loadCheckpoint,
   train,
 } from '../../train/index.js';
+
+const int = integer;
+const num = finite;
 
 interface TrainFlags {
   data: string;
@@ -44,17 +48,6 @@ interface TrainFlags {
   threads?: number;
   quiet: boolean;
 }
-
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const num = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
-  return n;
-};
 
 /** The head preset with --scale and --margin applied to the parameter each family's margin is. */
 function headConfig(name: PresetName, scale?: number, margin?: number): HeadConfig {

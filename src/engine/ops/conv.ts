@@ -5,7 +5,8 @@
  * ONNX lowering each emit rule picks per case (stride, groups, kernel size); each choice below says
  * what it was measured against, and bench/conv.ts compares the result with PyTorch.
  */
-import { isFloat } from '../dtype.js';
+import { type DType, isFloat } from '../dtype.js';
+import { unfoldChunkBytes } from './conv-chunks.js';
 import {
   type Emitter,
   type OnnxAttr,
@@ -333,7 +334,8 @@ interface GradWeightAttrs extends ConvGeometry {
 function unfold(
   e: Emitter,
   x: string,
-  { shape: xShape, dtype }: Tensor,
+  xShape: readonly number[],
+  dtype: DType,
   a: GradWeightAttrs,
   ho: number,
   wo: number,
@@ -351,6 +353,44 @@ function unfold(
   return reshapeTo(e, cols, [n, c, k, ho, wo]);
 }
 
+/**
+ * Split a batch of `n` images into [start, end) ranges whose unfolds stay within unfoldChunkBytes().
+ * @param perImage bytes of one image's unfold
+ */
+function batchChunks(n: number, perImage: number): [number, number][] {
+  const most = Math.max(1, Math.floor(unfoldChunkBytes() / Math.max(perImage, 1)));
+  // Equal chunks (sizes differ by at most one), so no chunk is a sliver that runs at low efficiency.
+  const count = Math.ceil(n / most);
+  const out: [number, number][] = [];
+  for (let i = 0; i < count; i++) out.push([Math.floor((i * n) / count), Math.floor(((i + 1) * n) / count)]);
+  return out;
+}
+
+/**
+ * Sum over batch chunks of `part(x chunk, dy chunk, images in chunk)`; one chunk reads x and dy
+ * directly. The sum is a chain of Adds, so ONNX Runtime's depth-first execution order finishes one
+ * chunk's unfold and MatMul before it starts the next, and only one unfold is alive at a time.
+ */
+function sumOverChunks(
+  e: Emitter,
+  x: string,
+  dy: string,
+  chunks: readonly [number, number][],
+  part: (xc: string, dyc: string, images: number) => string,
+): string {
+  if (chunks.length === 1) return part(x, dy, chunks[0][1] - chunks[0][0]);
+  let acc = '';
+  chunks.forEach(([s, t], i) => {
+    const xc = sliceTo(e, x, [s], [t], [0]);
+    const dyc = sliceTo(e, dy, [s], [t], [0]);
+    const p = part(xc, dyc, t - s);
+    acc = i === 0 ? p : node(e, 'Add', [acc, p]);
+  });
+  return acc;
+}
+
+const elemBytes = (t: Tensor): number => (t.dtype === 'float64' ? 8 : 4);
+
 function gradWeightUnfold(
   e: Emitter,
   nodeIn: OpNode<GradWeightAttrs>,
@@ -360,16 +400,27 @@ function gradWeightUnfold(
 ): void {
   const a = nodeIn.attrs;
   const [xT, dyT] = nodeIn.inputs;
-  const [n, c] = xT.shape;
+  const [n, c, h, wd] = xT.shape;
   const [, o, ho, wo] = dyT.shape;
   const [, , kh, kw] = a.wShape;
   // One batched MatMul over the unfolded input, [C*kh*kw, HoWo] @ [HoWo, O] per image, then a sum over
   // the batch. Measured (N=16, 64->64, 56x56, 3x3, ms): 215 stride 1 / 116 stride 2, against 258 / 187
   // for nine per-tap MatMuls over Slices and 600 / 280 for the textbook Conv form.
-  const cols = reshapeTo(e, unfold(e, x, xT, a, ho, wo), [n, c * kh * kw, ho * wo]);
-  const dy3t = transposeTo(e, reshapeTo(e, dy, [n, o, ho * wo]), [0, 2, 1]);
-  const prod = node(e, 'MatMul', [cols, dy3t]);
-  const summed = node(e, 'ReduceSum', [prod, e.int64s([0])], { keepdims: { i: 0 } });
+  const chunks = batchChunks(n, c * kh * kw * ho * wo * elemBytes(xT));
+  const summed = sumOverChunks(e, x, dy, chunks, (xc, dyc, m) => {
+    const cols = reshapeTo(e, unfold(e, xc, [m, c, h, wd], xT.dtype, a, ho, wo), [m, c * kh * kw, ho * wo]);
+    const dy3t = transposeTo(e, reshapeTo(e, dyc, [m, o, ho * wo]), [0, 2, 1]);
+    if (o > ho * wo) {
+      // Deep layers (few pixels, many output channels): the per-image products [m, C*kh*kw, O] would
+      // outgrow the unfold (at batch 64, 600 MB for a 512->512 3x3 conv at 7x7), so fold the images
+      // into the contraction instead: one [C*kh*kw, m*HoWo] @ [m*HoWo, O] MatMul. Also faster
+      // (N=16, ms): 79-88 against 96 at 256 channels 14x14, 90-108 against 135 at 512 channels 7x7.
+      const colsT = reshapeTo(e, transposeTo(e, cols, [1, 0, 2]), [c * kh * kw, m * ho * wo]);
+      return node(e, 'MatMul', [colsT, reshapeTo(e, dy3t, [m * ho * wo, o])]);
+    }
+    const prod = node(e, 'MatMul', [cols, dy3t]);
+    return node(e, 'ReduceSum', [prod, e.int64s([0])], { keepdims: { i: 0 } });
+  });
   transposeTo(e, reshapeTo(e, summed, [c, kh, kw, o]), [3, 0, 1, 2], out);
 }
 
@@ -382,15 +433,18 @@ function gradWeightDepthwiseUnfold(
 ): void {
   const a = nodeIn.attrs;
   const [xT, dyT] = nodeIn.inputs;
-  const [n, c] = xT.shape;
+  const [n, c, h, wd] = xT.shape;
   const [, , ho, wo] = dyT.shape;
   const [, , kh, kw] = a.wShape;
   // Per (image, channel): [kh*kw, HoWo] @ [HoWo, 1]. Measured 140 ms against 180 ms for the textbook
   // grouped Conv and 185-260 ms for Mul + ReduceSum over shifted Slices (N=16, C=64, 56x56, 3x3).
-  const cols = reshapeTo(e, unfold(e, x, xT, a, ho, wo), [n * c, kh * kw, ho * wo]);
-  const prod = node(e, 'MatMul', [cols, reshapeTo(e, dy, [n * c, ho * wo, 1])]);
-  const summed = node(e, 'ReduceSum', [reshapeTo(e, prod, [n, c * kh * kw]), e.int64s([0])], {
-    keepdims: { i: 0 },
+  const chunks = batchChunks(n, c * kh * kw * ho * wo * elemBytes(xT));
+  const summed = sumOverChunks(e, x, dy, chunks, (xc, dyc, m) => {
+    const cols = reshapeTo(e, unfold(e, xc, [m, c, h, wd], xT.dtype, a, ho, wo), [m * c, kh * kw, ho * wo]);
+    const prod = node(e, 'MatMul', [cols, reshapeTo(e, dyc, [m * c, ho * wo, 1])]);
+    return node(e, 'ReduceSum', [reshapeTo(e, prod, [m, c * kh * kw]), e.int64s([0])], {
+      keepdims: { i: 0 },
+    });
   });
   reshapeTo(e, summed, [c, 1, kh, kw], out);
 }

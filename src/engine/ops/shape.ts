@@ -2,7 +2,7 @@
  * Shape and indexing primitives: Reshape, Transpose, Expand, Concat, Slice, Pad, Fill, Gather,
  * GatherElements, ScatterElements.
  */
-import { type DType } from '../dtype.js';
+import { type DType, ONNX_ELEM_TYPE } from '../dtype.js';
 import { type OpDef, ShapeError, apply1, normAxis } from '../op.js';
 import { type Shape, type Tensor, sizeOf } from '../tensor.js';
 import { sumTo } from './elementwise.js';
@@ -95,10 +95,33 @@ const FillOp: OpDef<{ shape: readonly number[]; value: number; dtype: DType }> =
     return [{ shape, dtype }];
   },
   emit(e, { attrs: { shape, value, dtype } }, _ins, outs) {
-    // Expand of a scalar keeps large constant tensors out of the serialised model.
-    e.node('Expand', [e.scalar(value, dtype), e.int64s(shape)], outs);
+    if (sizeOf(shape) < RUNTIME_FILL_MIN) {
+      // Small: Expand of a scalar, which ONNX Runtime constant-folds into a small initializer.
+      e.node('Expand', [e.scalar(value, dtype), e.int64s(shape)], outs);
+      return;
+    }
+    // Large (e.g. the [C, D] zeros a Gather gradient scatters into): ONNX Runtime constant-folds
+    // anything computed from initializers alone, which would bake the whole tensor into the session
+    // as an initializer (memory held for the session's life, folding time at session creation, and
+    // a ScatterElements that must copy it instead of updating its input in place). RandomUniform is
+    // never folded (it is non-deterministic in general); with low = high = 0 it is exactly 0, so
+    // shape + Cast(0) is the same shape made at run time. ConstantOfShape then fills the buffer at
+    // run time, and Reshape to the constant shape gives the static shape back to ONNX Runtime's
+    // shape inference and memory planner.
+    const r = e.tmp('zero');
+    const ri = e.tmp('zero_i64');
+    const rs = e.tmp('shape');
+    const filled = e.tmp('fill');
+    e.node('RandomUniform', [], [r], { shape: { ints: [1] }, low: { f: 0 }, high: { f: 0 }, seed: { f: 0 } });
+    e.node('Cast', [r], [ri], { to: { i: ONNX_ELEM_TYPE.int64 } });
+    e.node('Add', [e.int64s(shape), ri], [rs]);
+    e.node('ConstantOfShape', [rs], [filled], { value: { scalar: value, dtype } });
+    e.node('Reshape', [filled, e.int64s(shape)], outs);
   },
 };
+
+/** Fills with at least this many elements are built at run time (see FillOp.emit). */
+const RUNTIME_FILL_MIN = 1 << 16;
 
 /** A tensor filled with one value, built at run time (no large initializer in the model). */
 export function fill(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
