@@ -15,12 +15,11 @@
  * runtime's NaN scan of W (checkFinite: false); labels and x are still validated.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as E from '../src/engine/index.js';
+import { printProfile, profileRuns } from './profile.js';
 import {
   compileHeadStep,
   marginHead,
@@ -271,46 +270,13 @@ async function profileEngine(classes: number): Promise<void> {
   const head = marginHead({ x, weight, labels }, presets.arcface({ s: S, m2: M }));
   const [gradX, gradW] = E.grad(head.loss, [x, weight]);
   const graph = E.lower({ outputs: { loss: head.loss, gradX, gradW } });
-  const prefix = join(tmpdir(), `head-profile-${process.pid}`);
-  const session = await ort.InferenceSession.create(graph.bytes, {
-    intraOpNumThreads: THREADS,
-    interOpNumThreads: 1,
-    enableProfiling: true,
-    profileFilePrefix: prefix,
-  });
   const feeds = {
     x: new ort.Tensor('float32', normals(B * D, 1), [B, D]),
     W: new ort.Tensor('float32', normals(classes * D, 2), [classes, D]),
     labels: new ort.Tensor('int64', labelsFor(classes), [B]),
   };
-  for (let i = 0; i < warmup + iters; i++) await session.run(feeds);
-  session.endProfiling();
-  const file = readdirSync(tmpdir()).find((f) => f.startsWith(basename(prefix)));
-  if (!file) throw new Error('profile: ONNX Runtime wrote no profile file');
-  interface Event {
-    name: string;
-    cat: string;
-    ts: number;
-    dur: number;
-    args: { op_name?: string; output_type_shape?: unknown[] };
-  }
-  const events = JSON.parse(readFileSync(join(tmpdir(), file), 'utf8')) as Event[];
-  rmSync(join(tmpdir(), file));
-  const runs = events.filter((e) => e.name === 'model_run').slice(-iters);
-  const inRun = (e: Event): boolean => runs.some((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
-  const perNode = new Map<string, number>();
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inRun(e)) continue;
-    const key = `${e.args.op_name} ${JSON.stringify(e.args.output_type_shape?.[0] ?? '')}`;
-    perNode.set(key, (perNode.get(key) ?? 0) + e.dur / 1000 / runs.length);
-  }
-  const total = [...perNode.values()].reduce((a, b) => a + b, 0);
-  console.log(
-    `C=${classes}: model_run median ${median(runs.map((r) => r.dur / 1000)).toFixed(0)} ms, kernels ${total.toFixed(0)} ms`,
-  );
-  for (const [k, ms] of [...perNode.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
-    console.log(`${ms.toFixed(1).padStart(9)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
-  }
+  const p = await profileRuns(graph.bytes, feeds, { threads: THREADS, warmup, iters, groupBy: 'node' });
+  printProfile(`C=${classes}`, p);
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
  * no gradients), which says how much of a step is the backward pass and the update.
  *
  *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
+ *   npm run bench:train -- --profile --models mobilefacenet [--by-node]   (where the step's time goes)
  *
  * Each measurement runs in a fresh child process, so "peak MB" is that process's RSS high-water
  * mark and one model's memory never counts against the next. An engine step includes what
@@ -28,6 +29,7 @@ import {
   initOptimizerState,
   initialTensors,
 } from '../src/train/index.js';
+import { printProfile, profileRuns } from './profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +39,10 @@ const { values } = parseArgs({
     iters: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
+    /** Print ONNX Runtime's kernel time per op type of the engine step instead of the table. */
+    profile: { type: 'boolean', default: false },
+    /** With --profile: group by node and output shape instead of op type. */
+    'by-node': { type: 'boolean', default: false },
     /** Internal: run the engine for one backbone in this (child) process. */
     child: { type: 'string' },
   },
@@ -81,8 +87,8 @@ async function mean(iters: number, warmup: number, fn: () => Promise<void>): Pro
   return (performance.now() - t0) / iters;
 }
 
-async function engine(name: BackboneSpec['name']): Promise<Timing> {
-  const config: TrainConfig = {
+function benchConfig(name: BackboneSpec['name']): TrainConfig {
+  return {
     backbone: { name, embeddingDim: D } as BackboneSpec,
     head: presets.arcface({ s: 64, m2: 0.5 }),
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
@@ -90,6 +96,10 @@ async function engine(name: BackboneSpec['name']): Promise<Timing> {
     epochs: 1,
     batchSize: B,
   };
+}
+
+async function engine(name: BackboneSpec['name']): Promise<Timing> {
+  const config = benchConfig(name);
   const { backbone, head } = buildArchitecture(config, SHAPE, C);
   const { params, buffers } = initialTensors(backbone, head, 0);
   const state = { params, buffers, state: initOptimizerState(config.optimizer, params) };
@@ -299,11 +309,46 @@ async function tfjsStatus(): Promise<string> {
   }
 }
 
+/** ONNX Runtime's profile of one engine step: kernel time per op type (or node), forward and backward together. */
+async function profileStep(name: BackboneSpec['name']): Promise<void> {
+  const ort = await import('onnxruntime-node');
+  const config = benchConfig(name);
+  const { backbone, head } = buildArchitecture(config, SHAPE, C);
+  const { params, buffers } = initialTensors(backbone, head, 0);
+  const state = initOptimizerState(config.optimizer, params);
+  const step = await compileStep(
+    { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
+    { threads: THREADS },
+  );
+  const feeds: Record<string, import('onnxruntime-node').Tensor> = {};
+  for (const v of step.graph.inputs) {
+    const stored = [params, buffers, state].find((s) => s.has(v.name))?.get(v.name).data;
+    const data =
+      v.name === 'x'
+        ? normals(B * 3 * 112 * 112, 1)
+        : v.name === 'labels'
+          ? BigInt64Array.from({ length: B }, (_, i) => BigInt((i * 37) % C))
+          : v.name === 'lr'
+            ? Float32Array.of(1e-3)
+            : (stored ?? new Float32Array(v.shape.reduce((a, d) => a * d, 1)).fill(1)); // dropout masks: keep all
+    feeds[v.name] = new ort.Tensor(v.dtype === 'int64' ? 'int64' : 'float32', data, [...v.shape]);
+  }
+  const p = await profileRuns(step.graph.bytes, feeds, {
+    threads: THREADS,
+    warmup: WARMUP,
+    iters: ITERS,
+    groupBy: values['by-node'] ? 'node' : 'op',
+  });
+  printProfile(`${name} step (${step.nodeCount} nodes)`, p, 20);
+}
+
 const fmt = (v: number): string => v.toFixed(0);
 const ips = (ms: number): string => ((B * 1000) / ms).toFixed(1);
 
 if (values.child) {
   console.log(`RESULT ${JSON.stringify(await engine(values.child as BackboneSpec['name']))}`);
+} else if (values.profile) {
+  for (const name of values.models.split(',')) await profileStep(name as BackboneSpec['name']);
 } else {
   console.log(
     `Training step, batch ${B} at 112x112, ArcFace s=64 m=0.5 over ${C} classes, 512-d, SGD momentum; ` +

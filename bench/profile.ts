@@ -1,0 +1,85 @@
+/**
+ * Where an engine graph's time goes: ONNX Runtime's own profiler over a session's last runs, kernel
+ * time summed per group (per node with its output shape, or per op type). Used by the benches'
+ * `--profile` flags; the profile file is written to the temporary folder and removed afterwards.
+ */
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+/** ONNX Runtime typed feeds, as `InferenceSession.run` takes them. */
+type OrtFeeds = Record<string, import('onnxruntime-node').Tensor>;
+
+export interface ProfileOptions {
+  readonly threads: number;
+  readonly warmup: number;
+  readonly iters: number;
+  /** 'node': op type and output shape per node; 'op': op type only. */
+  readonly groupBy: 'node' | 'op';
+}
+
+export interface Profile {
+  /** Median wall time of one run, ms. */
+  readonly runMs: number;
+  /** Summed kernel time of one run, ms (less than runMs by scheduling and copies). */
+  readonly kernelMs: number;
+  /** Groups by kernel time per run, largest first: [group, ms]. */
+  readonly groups: readonly (readonly [string, number])[];
+}
+
+interface Event {
+  name: string;
+  cat: string;
+  ts: number;
+  dur: number;
+  args: { op_name?: string; output_type_shape?: unknown[] };
+}
+
+/** Run `bytes` warmup + iters times with profiling on and group the last `iters` runs' kernel times. */
+export async function profileRuns(
+  bytes: Uint8Array,
+  feeds: OrtFeeds,
+  opts: ProfileOptions,
+): Promise<Profile> {
+  const ort = await import('onnxruntime-node');
+  const prefix = join(tmpdir(), `arcface-profile-${process.pid}`);
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: opts.threads,
+    interOpNumThreads: 1,
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
+  for (let i = 0; i < opts.warmup + opts.iters; i++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const file = readdirSync(tmpdir()).find((f) => f.startsWith(basename(prefix)));
+  if (!file) throw new Error('profile: ONNX Runtime wrote no profile file');
+  const events = JSON.parse(readFileSync(join(tmpdir(), file), 'utf8')) as Event[];
+  rmSync(join(tmpdir(), file));
+
+  const runs = events.filter((e) => e.name === 'model_run').slice(-opts.iters);
+  const inRun = (e: Event): boolean => runs.some((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
+  const groups = new Map<string, number>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inRun(e)) continue;
+    const op = e.args.op_name ?? '?';
+    const key = opts.groupBy === 'op' ? op : `${op} ${JSON.stringify(e.args.output_type_shape?.[0] ?? '')}`;
+    groups.set(key, (groups.get(key) ?? 0) + e.dur / 1000 / runs.length);
+  }
+  const durations = runs.map((r) => r.dur / 1000).sort((a, b) => a - b);
+  return {
+    runMs: durations[Math.floor(durations.length / 2)] ?? NaN,
+    kernelMs: [...groups.values()].reduce((a, b) => a + b, 0),
+    groups: [...groups.entries()].sort((a, b) => b[1] - a[1]),
+  };
+}
+
+/** Print a profile's headline and its `top` largest groups with their shares of kernel time. */
+export function printProfile(title: string, p: Profile, top = 15): void {
+  console.log(`${title}: run median ${p.runMs.toFixed(0)} ms, kernels ${p.kernelMs.toFixed(0)} ms`);
+  for (const [k, ms] of p.groups.slice(0, top)) {
+    console.log(
+      `${ms.toFixed(1).padStart(9)} ms  ${((100 * ms) / p.kernelMs).toFixed(1).padStart(5)}%  ${k}`,
+    );
+  }
+}
