@@ -23,8 +23,8 @@ export interface Profile {
   readonly runMs: number;
   /** Summed kernel time of one run, ms (less than runMs by scheduling and copies). */
   readonly kernelMs: number;
-  /** Groups by kernel time per run, largest first: [group, ms]. */
-  readonly groups: readonly (readonly [string, number])[];
+  /** Groups by kernel time per run, largest first: [group, ms, kernels per run]. */
+  readonly groups: readonly (readonly [string, number, number])[];
 }
 
 interface Event {
@@ -60,26 +60,30 @@ export async function profileRuns(
   const runs = events.filter((e) => e.name === 'model_run').slice(-opts.iters);
   const inRun = (e: Event): boolean => runs.some((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
   const groups = new Map<string, number>();
+  const counts = new Map<string, number>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inRun(e)) continue;
     const op = e.args.op_name ?? '?';
     const key = opts.groupBy === 'op' ? op : `${op} ${JSON.stringify(e.args.output_type_shape?.[0] ?? '')}`;
     groups.set(key, (groups.get(key) ?? 0) + e.dur / 1000 / runs.length);
+    counts.set(key, (counts.get(key) ?? 0) + 1 / runs.length);
   }
   const durations = runs.map((r) => r.dur / 1000).sort((a, b) => a - b);
   return {
     runMs: durations[Math.floor(durations.length / 2)] ?? NaN,
     kernelMs: [...groups.values()].reduce((a, b) => a + b, 0),
-    groups: [...groups.entries()].sort((a, b) => b[1] - a[1]),
+    groups: [...groups.entries()]
+      .map(([k, ms]) => [k, ms, counts.get(k) ?? 0] as const)
+      .sort((a, b) => b[1] - a[1]),
   };
 }
 
 /** Print a profile's headline and its `top` largest groups with their shares of kernel time. */
 export function printProfile(title: string, p: Profile, top = 15): void {
   console.log(`${title}: run median ${p.runMs.toFixed(0)} ms, kernels ${p.kernelMs.toFixed(0)} ms`);
-  for (const [k, ms] of p.groups.slice(0, top)) {
+  for (const [k, ms, n] of p.groups.slice(0, top)) {
     console.log(
-      `${ms.toFixed(1).padStart(9)} ms  ${((100 * ms) / p.kernelMs).toFixed(1).padStart(5)}%  ${k}`,
+      `${ms.toFixed(1).padStart(9)} ms  ${((100 * ms) / p.kernelMs).toFixed(1).padStart(5)}%  ${String(Math.round(n)).padStart(4)}x  ${k}`,
     );
   }
 }

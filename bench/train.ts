@@ -6,7 +6,7 @@
  * no gradients), which says how much of a step is the backward pass and the update.
  *
  *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
- *   npm run bench:train -- --profile --models mobilefacenet [--by-node]   (where the step's time goes)
+ *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20]   (where the step's time goes)
  *
  * Each measurement runs in a fresh child process, so "peak MB" is that process's RSS high-water
  * mark and one model's memory never counts against the next. An engine step includes what
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** With --profile: group by node and output shape instead of op type. */
     'by-node': { type: 'boolean', default: false },
+    /** With --profile: how many groups to print. */
+    top: { type: 'string', default: '20' },
     /** Internal: run the engine for one backbone in this (child) process. */
     child: { type: 'string' },
   },
@@ -339,7 +341,7 @@ async function profileStep(name: BackboneSpec['name']): Promise<void> {
     iters: ITERS,
     groupBy: values['by-node'] ? 'node' : 'op',
   });
-  printProfile(`${name} step (${step.nodeCount} nodes)`, p, 20);
+  printProfile(`${name} step (${step.nodeCount} nodes)`, p, Number(values.top));
 }
 
 const fmt = (v: number): string => v.toFixed(0);

@@ -136,6 +136,7 @@ export async function loadScrfd(path: string, opts: DetectorOptions = {}): Promi
   const nmsThreshold = opts.nmsThreshold ?? 0.4;
   return {
     spec: `scrfd:${path}`,
+    inputSize: { width, height },
     async detect(image: RgbImage): Promise<DetectedFace[]> {
       const lb = await letterbox(image, width, height);
       // A fresh buffer per call: overlapping calls must not share an input that a pending run still reads.

@@ -40,6 +40,7 @@ export async function loadYunet(path: string, opts: DetectorOptions = {}): Promi
   const nmsThreshold = opts.nmsThreshold ?? 0.3;
   return {
     spec: `yunet:${path}`,
+    inputSize: { width, height },
     async detect(image: RgbImage): Promise<DetectedFace[]> {
       const lb = await letterbox(image, width, height);
       const input = new Float32Array(3 * width * height);

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { INSIGHTFACE_NORMALIZATION, knownRecognizer } from './known-models.js';
 import { type SessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
 import { type PixelNormalization, writeChw, writeHwc } from './tensor-input.js';
+import { type CropRow, embedCrops } from './flip-embed.js';
 import type { FaceRecognizer, RgbImage } from './types.js';
 
 export interface OnnxRecognizerOptions extends SessionOptions {
@@ -24,15 +25,6 @@ export interface OnnxRecognizerOptions extends SessionOptions {
   readonly batchSize?: number;
   /** Overrides the zoo's cosine threshold for this model. */
   readonly threshold?: number;
-}
-
-function l2normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error('recogniser produced a zero or non-finite embedding');
-  for (let i = 0; i < v.length; i++) v[i] /= n;
-  return v;
 }
 
 /**
@@ -68,7 +60,7 @@ export async function loadOnnxRecognizer(
    * Model outputs for `rows` (a crop, mirrored or not), run `maxBatch` rows at a time; a fixed batch is
    * padded with zeros. One output vector per row, in order.
    */
-  async function runRows(rows: readonly { crop: RgbImage; flip: boolean }[]): Promise<Float32Array[]> {
+  async function runRows(rows: readonly CropRow[]): Promise<Float32Array[]> {
     const outputs: Float32Array[] = [];
     for (let start = 0; start < rows.length; start += maxBatch) {
       const chunk = rows.slice(start, start + maxBatch);
@@ -109,25 +101,8 @@ export async function loadOnnxRecognizer(
     calibration: opts.threshold === undefined ? known?.calibration : undefined,
     flip,
     description: known ? `${known.name}; terms: ${known.terms}` : undefined,
-    async embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
-      const copies = flip ? 2 : 1;
-      const rows = crops.flatMap((crop) =>
-        flip
-          ? [
-              { crop, flip: false },
-              { crop, flip: true },
-            ]
-          : [{ crop, flip }],
-      );
-      const out = await runRows(rows);
-      return crops.map((_, i) => {
-        const v = new Float32Array(dim);
-        for (let r = 0; r < copies; r++) {
-          const row = out[i * copies + r];
-          for (let j = 0; j < dim; j++) v[j] += row[j];
-        }
-        return l2normalize(v);
-      });
+    embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
+      return embedCrops(crops, flip, dim, `onnx:${path}`, runRows);
     },
     async dispose() {
       await model.session.release();

@@ -55,6 +55,7 @@ export async function loadBlazeFace(variant: string, opts: DetectorOptions = {})
   const nmsThreshold = opts.nmsThreshold ?? 0.3;
   return {
     spec: model.name,
+    inputSize: { width: size, height: size },
     async detect(image: RgbImage): Promise<DetectedFace[]> {
       const lb = await letterbox(image, size, size);
       const input = new Float32Array(3 * size * size);

@@ -9,21 +9,13 @@ import { type ImportedRecognizer, loadImportedRecognizer } from '../import/zoo.j
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { knownImportedRecognizer } from './known-models.js';
 import { writeChw } from './tensor-input.js';
+import { type CropRow, embedCrops } from './flip-embed.js';
 import type { FaceRecognizer, Landmarks5, RgbImage } from './types.js';
 
 /** A recogniser that says where the five landmarks must land in its crop. */
 export interface TemplatedFaceRecognizer extends FaceRecognizer {
   /** Alignment target for {@link Landmarks5}, in crop pixels (`inputSize` square). */
   readonly template: Landmarks5;
-}
-
-function l2normalize(v: Float32Array, spec: string): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${spec}: zero or non-finite embedding`);
-  for (let i = 0; i < v.length; i++) v[i] /= n;
-  return v;
 }
 
 /**
@@ -59,7 +51,7 @@ export async function loadImportedFaceRecognizer(
     return s;
   };
 
-  async function runRows(rows: readonly { crop: RgbImage; flip: boolean }[]): Promise<Float32Array[]> {
+  async function runRows(rows: readonly CropRow[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let start = 0; start < rows.length; start += maxBatch) {
       const chunk = rows.slice(start, start + maxBatch);
@@ -90,25 +82,8 @@ export async function loadImportedFaceRecognizer(
     calibration: opts.threshold === undefined ? known.calibration : undefined,
     flip,
     description: model.description,
-    async embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
-      const rows = crops.flatMap((crop) =>
-        flip
-          ? [
-              { crop, flip: false },
-              { crop, flip: true },
-            ]
-          : [{ crop, flip: false }],
-      );
-      const out = await runRows(rows);
-      const copies = flip ? 2 : 1;
-      return crops.map((_, i) => {
-        const v = new Float32Array(model.dim);
-        for (let r = 0; r < copies; r++) {
-          const row = out[i * copies + r];
-          for (let j = 0; j < model.dim; j++) v[j] += row[j];
-        }
-        return l2normalize(v, name);
-      });
+    embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
+      return embedCrops(crops, flip, model.dim, name, runRows);
     },
     async dispose() {
       const all = await Promise.allSettled(sessions.values());

@@ -43,6 +43,13 @@ export {
 } from './zoo.js';
 export { knownImportedRecognizer, type KnownRecognizer, type VerifyCalibration } from './known-models.js';
 export type { DetectorOptions } from './detect-scrfd.js';
+export {
+  DEFAULT_MIN_FACE_SIZE,
+  tilePlan,
+  withTiles,
+  type TileLevel,
+  type TilingOptions,
+} from './detect-tiled.js';
 export type { OnnxRecognizerOptions } from './embed-onnx.js';
 export type { PixelNormalization } from './tensor-input.js';
 export { annotateFaces } from './annotate.js';

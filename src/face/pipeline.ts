@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { alignFace } from './align.js';
 import type { DetectorOptions } from './detect-scrfd.js';
+import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
 import type { DetectedFace, FaceDetector, FaceRecognizer, RgbImage } from './types.js';
@@ -31,7 +32,13 @@ export interface FacePipelineOptions {
   readonly recognizer?: RecognizerSpec | false;
   /** ONNX Runtime intra-op threads per session (default: all cores). */
   readonly threads?: number;
-  readonly detection?: Omit<DetectorOptions, 'threads'>;
+  /**
+   * Detector options, and tiling for small faces in large images: by default (`tiles: 'auto'`) an image over
+   * about 960 px on its long side (for the 256 px BlazeFace) is also searched in tiles, so that faces down to
+   * `minFaceSize` (default 40) image pixels are found; smaller images take the detector's own path, unchanged.
+   * See src/face/detect-tiled.ts.
+   */
+  readonly detection?: Omit<DetectorOptions, 'threads'> & TilingOptions;
   readonly recognition?: Omit<OnnxRecognizerOptions, 'threads'>;
   readonly decode?: DecodeOptions;
   /**
@@ -164,7 +171,11 @@ async function wholeImageCrop(image: RgbImage, width: number, height: number): P
  */
 export async function createFacePipeline(opts: FacePipelineOptions = {}): Promise<FacePipeline> {
   const threads = opts.threads ?? availableParallelism();
-  const detector = await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads });
+  checkTilingOptions(opts.detection);
+  const detector = withTiles(
+    await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads }),
+    opts.detection,
+  );
   const recSpec = opts.recognizer ?? DEFAULT_RECOGNIZER;
   const recognizer = recSpec
     ? await loadRecognizer(recSpec, { ...opts.recognition, threads }).catch(async (err: unknown) => {

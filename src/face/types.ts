@@ -37,6 +37,11 @@ export interface DetectedFace {
 export interface FaceDetector {
   /** The spec it was loaded from, e.g. `scrfd:/models/scrfd_500m.onnx`. */
   readonly spec: string;
+  /**
+   * The model's input in pixels, which `detect` letterboxes the whole image into. Absent when unknown;
+   * the tiling wrapper (detect-tiled.ts) then passes images through untiled.
+   */
+  readonly inputSize?: { readonly width: number; readonly height: number };
   detect(image: RgbImage): Promise<DetectedFace[]>;
   dispose(): Promise<void>;
 }

@@ -135,6 +135,38 @@ describe('batch normalisation', () => {
       expect(out.y[i]).toBeCloseTo(want, 5);
     });
   });
+  it('channelSum sums every axis but 1, ranks 2 to 4, and its VJP', async () => {
+    for (const shape of [
+      [3, 4],
+      [2, 3, 5],
+      [2, 3, 4, 5],
+    ]) {
+      const x = E.input('x', shape);
+      const xv = Float32Array.from(randomArray(E.sizeOf(shape), 21));
+      const out = await E.evaluate({ s: E.channelSum(x) }, { x: xv });
+      const c = shape[1];
+      const inner = E.sizeOf(shape.slice(2));
+      const want = new Array<number>(c).fill(0);
+      xv.forEach((v, i) => (want[Math.floor(i / inner) % c] += v));
+      expect(Array.from(out.s as Float32Array)).toEqual(want.map((v) => expect.closeTo(v, 4)));
+      await gradCheck((t) => E.channelSum(t), [shape]);
+    }
+  });
+  it('batchNormTrain variance stays accurate when |mean| >> std (float32)', async () => {
+    const [n, c, h, w] = [4, 2, 3, 3];
+    const noise = randomArray(n * c * h * w, 8);
+    const xv = Float32Array.from(noise, (v) => 1000 + 0.01 * v);
+    const x = E.input('x', [n, c, h, w]);
+    const r = E.batchNormTrain(x, E.constant([1, 1], [2]), E.constant([0, 0], [2]));
+    const out = await E.evaluate({ var: r.var }, { x: xv });
+    for (let ch = 0; ch < c; ch++) {
+      const vals: number[] = [];
+      for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) vals.push(xv[(i * c + ch) * h * w + p]);
+      const mean = vals.reduce((s, v) => s + v, 0) / vals.length;
+      const variance = vals.reduce((s, v) => s + (v - mean) ** 2, 0) / vals.length;
+      expect(Math.abs(Number(out.var[ch]) - variance) / variance).toBeLessThan(0.02);
+    }
+  });
   it('channelAffine is x * scale + bias per channel', async () => {
     await gradCheck((x, s, b) => E.channelAffine(x, s, b), [[2, 3, 2, 2], [3], [3]]);
   });
@@ -152,6 +184,28 @@ describe('activations', () => {
       { x: Float32Array.from([-1, 2, -4, 3]) },
     );
     expect(Array.from(out.y as Float32Array)).toEqual([-0.1, 2, -2, 3].map((v) => expect.closeTo(v, 6)));
+  });
+  it('prelu VJP with negative and above-one slopes, in float64, ranks 2 to 4', async () => {
+    const slopes = { values: [undefined, [-0.5, 1.5, 0.25]] };
+    await gradCheck((x, s) => E.prelu(x, s), [[2, 3, 2, 3], [3]], slopes);
+    await gradCheck((x, s) => E.prelu(x, s), [[2, 3, 4], [3]], slopes);
+    await gradCheck((x, s) => E.prelu(x, s), [[4, 3], [3]], slopes);
+  });
+  it('prelu forward and gradient: slope * x for x <= 0 (the slope at x = 0, as in PyTorch)', async () => {
+    const x = E.input('x', [1, 3, 1, 2]);
+    const s = E.input('s', [3]);
+    const y = E.prelu(x, s);
+    const dy = E.constant([1, 2, 3, 4, 5, 6], [1, 3, 1, 2]);
+    const [dx, ds] = E.grad(y, [x, s], dy);
+    const xv = Float32Array.from([-2, 0, -1, 3, 0.5, -4]);
+    const out = await E.evaluate({ y, dx, ds }, { x: xv, s: Float32Array.from([0.25, -0.5, 1.5]) });
+    expect(Array.from(out.y as Float32Array)).toEqual(
+      [-0.5, 0, 0.5, 3, 0.5, -6].map((v) => expect.closeTo(v, 6)),
+    );
+    expect(Array.from(out.dx as Float32Array)).toEqual(
+      [0.25, 0.5, -1.5, 4, 5, 9].map((v) => expect.closeTo(v, 6)),
+    );
+    expect(Array.from(out.ds as Float32Array)).toEqual([-2, -3, -24].map((v) => expect.closeTo(v, 6)));
   });
   it('leakyRelu VJP', async () => {
     await gradCheck((x) => E.leakyRelu(x, 0.2), [[3, 4]], f32);

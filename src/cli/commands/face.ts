@@ -39,6 +39,9 @@ interface ModelFlags {
   flip?: boolean;
   scoreThreshold?: number;
   detSize?: number;
+  /** False when --no-tiles is given. */
+  tiles?: boolean;
+  minFace?: number;
 }
 
 const positiveInt = integer(1);
@@ -57,6 +60,12 @@ function withModelOptions(cmd: Command, recognizer: boolean): Command {
     )
     .option('--det-size <px>', 'detector input side for dynamic-size detectors', positiveInt)
     .option('--score-threshold <s>', 'minimum detection score', unitNumber)
+    .option(
+      '--min-face <px>',
+      'smallest face to find in large images, in image pixels: they are also searched in tiles (default: 40)',
+      numberIn(0, Infinity, '()'),
+    )
+    .option('--no-tiles', 'detect on the whole image only (faster on large images; misses small faces)')
     .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', positiveInt);
   if (recognizer) {
     cmd
@@ -84,7 +93,12 @@ function pipelineOptions(flags: ModelFlags, needRecognizer: boolean): FacePipeli
         : undefined,
     threads: flags.threads,
     select: flags.select,
-    detection: { scoreThreshold: flags.scoreThreshold, inputSize: flags.detSize },
+    detection: {
+      scoreThreshold: flags.scoreThreshold,
+      inputSize: flags.detSize,
+      tiles: flags.tiles === false ? false : undefined,
+      minFaceSize: flags.minFace,
+    },
     recognition: { flip: flags.flip },
   };
 }
