@@ -55,6 +55,7 @@ export class WorkerPool {
   private nextId = 0;
   private turn = 0;
   private failure: Error | null = null;
+  private closed = false;
 
   /**
    * @param count number of worker threads (at least 1)
@@ -69,7 +70,8 @@ export class WorkerPool {
       worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`batch worker exited with code ${code}`));
+        // After close() every worker exits with code 1; fail() would unref the ones still stopping.
+        if (code !== 0 && !this.closed) this.fail(new Error(`batch worker exited with code ${code}`));
       });
       // An idle pool must not keep the process alive; it is re-referenced while requests are out.
       worker.unref();
@@ -98,8 +100,16 @@ export class WorkerPool {
 
   /** Stop every worker. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closed = true;
     this.fail(new Error('worker pool closed'));
+    // terminate() settles on the thread's exit, which an unref'd worker does not wait for: without
+    // ref() a top-level `await close()` could leave node with an empty loop (exit code 13).
+    await Promise.all(
+      this.workers.map((w) => {
+        w.ref();
+        return w.terminate();
+      }),
+    );
   }
 
   private send(msg: WorkerRequest): Promise<WorkerReply> {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbeddings } from '../../src/eval/embeddings-io.js';
 import { LFW_DIR, MOBILEFACENET, SCRFD_500M, haveSharedData, lfw } from './data.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const MODELS = ['--detector', `scrfd:${SCRFD_500M}`, '--threads', '1'];
 const RECOGNIZER = ['--recognizer', `onnx:${MOBILEFACENET}`];
 

@@ -18,7 +18,7 @@ import {
 } from '../../src/face/zoo.js';
 import { GROUP_PHOTO, haveLfw, haveSamplePhotos, lfw } from './data.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i], 0);
 
 describe('zoo specs', () => {

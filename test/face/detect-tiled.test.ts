@@ -27,7 +27,7 @@ import { loadDetector } from '../../src/face/zoo.js';
 import { GROUP_PHOTO, haveLfw, haveSamplePhotos, lfw } from './data.js';
 
 const THREADS = 1;
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const W = 3000;
 const H = 2000;
 const BLAZEFACE_INPUT = { width: 256, height: 256 };

@@ -26,7 +26,7 @@ describe('arcface toy command', () => {
     const { stdout } = await run(
       process.execPath,
       [
-        'bin/arcface.mjs',
+        'bin/arcface-dev.mjs',
         'toy',
         '--per-class',
         '40',
