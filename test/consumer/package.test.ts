@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LFW_DIR, lfw } from '../face/data.js';
+import { type PackageSurface, tarballProblems } from './tarball-check.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEV_BIN = join(REPO, 'bin', 'arcface-dev.mjs');
@@ -86,20 +87,13 @@ async function listFiles(dir: string, root = dir): Promise<string[]> {
   return out;
 }
 
-type Exports = Record<string, string | Record<string, string>>;
-
-interface PackageJson {
-  readonly exports: Exports;
-  readonly bin: Record<string, string>;
-}
-
 interface VerifyJson {
   readonly similarity: number;
   readonly threshold: number;
   readonly same: boolean;
 }
 
-const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as PackageJson;
+const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as PackageSurface;
 
 let root: string;
 let consumer: string;
@@ -150,25 +144,8 @@ afterAll(async () => {
 describe('the packed tarball', () => {
   it('carries every file exports and bin point at, and no sources, tests or benches', async () => {
     const files = new Set(await listFiles(installed));
-    const missing: string[] = [];
-    for (const [key, target] of Object.entries(pkg.exports)) {
-      const conditions = typeof target === 'string' ? { default: target } : target;
-      for (const [condition, path] of Object.entries(conditions)) {
-        if (!files.has(path.replace(/^\.\//, ''))) {
-          missing.push(`exports["${key}"].${condition} -> ${path} is not in the tarball`);
-        }
-      }
-    }
-    for (const [name, path] of Object.entries(pkg.bin)) {
-      if (!files.has(path.replace(/^\.\//, '')))
-        missing.push(`bin "${name}" -> ${path} is not in the tarball`);
-    }
-    expect(missing, missing.join('\n')).toEqual([]);
-
-    const unwanted = [...files].filter(
-      (f) => (/\.(ts|mts|cts)$/.test(f) && !/\.d\.ts$/.test(f)) || /^(src|test|bench|scripts)\//.test(f),
-    );
-    expect(unwanted, `files that should not ship:\n${unwanted.join('\n')}`).toEqual([]);
+    const problems = tarballProblems(pkg, files);
+    expect(problems, problems.join('\n')).toEqual([]);
     expect(packed.entryCount).toBe(files.size);
   });
 
