@@ -220,10 +220,13 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
       config = { ...config, schedule };
     }
     const head = config.head;
+    const headText =
+      head.kind === 'margin'
+        ? `${f.resume ? "the checkpoint's margin" : f.head} head (s = ${head.s}, m1/m2/m3 = ${head.m1}/${head.m2}/${head.m3})`
+        : `${f.resume ? "the checkpoint's " : ''}softmax head`;
     console.error(
-      `training ${config.backbone.name} (${config.backbone.embeddingDim}-d) with ` +
-        `${f.resume ? "the checkpoint's " : ''}${head.kind === 'margin' ? `margin head (s = ${head.s}, m = ${head.m1}/${head.m2}/${head.m3})` : 'softmax head'}` +
-        `, lr ${config.schedule.lr}${config.sampleRate ? `, Partial FC rate ${config.sampleRate}` : ''} on ` +
+      `training ${config.backbone.name} (${config.backbone.embeddingDim}-d) with ${headText}, lr ${config.schedule.lr}` +
+        `${config.sampleRate ? `, Partial FC rate ${config.sampleRate}` : ''} on ` +
         `${data.train.size} samples of ${data.train.numClasses} classes; writing ${f.out}`,
     );
     let speed = 0;
