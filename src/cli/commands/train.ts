@@ -158,7 +158,9 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
           'start a new run without --resume',
       );
     });
-    config = { ...ck.config, epochs: Math.max(f.epochs, ck.config.epochs) };
+    // Without --epochs the run ends where it was meant to (not at the flag's default).
+    const epochs = given('epochs') ? Math.max(f.epochs, ck.config.epochs) : ck.config.epochs;
+    config = { ...ck.config, epochs };
     const shape = ck.meta.sampleShape;
     sampleSize = shape[shape.length - 1];
     const ignored: string[] = [];
