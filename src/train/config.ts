@@ -18,6 +18,11 @@ export interface TrainConfig {
   readonly seed?: number;
   /** Ask the dataset for training augmentation (default false). */
   readonly augment?: boolean;
+  /**
+   * Partial FC: the fraction of classes the head sees per step, in (0, 1] (every class of the
+   * batch, then random others; see src/heads/partial-fc.ts). Omitted = the full head.
+   */
+  readonly sampleRate?: number;
 }
 
 /** Throw a clear error for a configuration that cannot train. */
@@ -30,5 +35,11 @@ export function checkConfig(cfg: TrainConfig): TrainConfig {
   posInt(cfg.batchSize, 'batchSize');
   posInt(cfg.backbone.embeddingDim, 'backbone.embeddingDim');
   checkSchedule(cfg.schedule);
+  if (cfg.sampleRate !== undefined) {
+    if (!(cfg.sampleRate > 0 && cfg.sampleRate <= 1))
+      throw new Error(`train: sampleRate must be in (0, 1], got ${cfg.sampleRate}`);
+    if (cfg.head.kind !== 'margin')
+      throw new Error('train: Partial FC (sampleRate) needs a margin head, not softmax');
+  }
   return cfg;
 }

@@ -7,13 +7,17 @@ import * as E from '../engine/index.js';
 import type { Module, ParamStore } from '../nn/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { mergeBatchLowerings } from './dynamic-batch.js';
 import { buildArchitecture } from './model.js';
 
 export interface ExportOptions {
   /** Fold BatchNorm into the preceding conv / linear layer (default true). */
   readonly foldBatchNorm?: boolean;
-  /** Static batch size of the exported graph (default 1). */
-  readonly batch?: number;
+  /**
+   * Batch size of the exported graph: 'dynamic' (default) takes any batch size (the first input and
+   * output dimension is the symbolic `batch`), a number fixes it.
+   */
+  readonly batch?: number | 'dynamic';
   /** Graph input name (default 'input'). */
   readonly inputName?: string;
   /** Graph output name (default 'embedding'). */
@@ -33,7 +37,9 @@ export interface ExportSource {
 /** The exported model's bytes and interface. */
 export interface ExportedModel {
   readonly bytes: Uint8Array;
+  /** The graph input; shape[0] is -1 when the batch is dynamic. */
   readonly input: E.ValueSpec;
+  /** The graph output; shape[0] is -1 when the batch is dynamic. */
   readonly output: E.ValueSpec;
   readonly nodeCount: number;
   /** BatchNorm modules folded away. */
@@ -74,9 +80,8 @@ function foldInto(
   values.set(`${layer}.bias`, nb);
 }
 
-/** Lower a backbone to a standalone ONNX model (opset 17). */
-export function exportModel(src: ExportSource, opts: ExportOptions = {}): ExportedModel {
-  const batch = opts.batch ?? 1;
+/** Lower a backbone at one static batch size. */
+function lowerAt(src: ExportSource, opts: ExportOptions, batch: number): ExportedModel {
   const values = new Map<string, Float32Array>();
   const tensors = new Map<string, E.Tensor>();
   const folded = new Set<string>();
@@ -115,13 +120,48 @@ export function exportModel(src: ExportSource, opts: ExportOptions = {}): Export
   };
 }
 
-/** Export a checkpoint file's backbone to an .onnx file (written atomically). */
+/** Lower a backbone to a standalone ONNX model (opset 17), by default with a dynamic batch dimension. */
+export function exportModel(src: ExportSource, opts: ExportOptions = {}): ExportedModel {
+  const batch = opts.batch ?? 'dynamic';
+  if (batch !== 'dynamic') {
+    if (!(Number.isInteger(batch) && batch > 0))
+      throw new Error(`export: batch must be a positive integer or 'dynamic', got ${batch}`);
+    return lowerAt(src, opts, batch);
+  }
+  // Two batch sizes no layer width is likely to equal, so every batch-scaled constant shows.
+  const [ba, bb] = [7, 11];
+  const a = lowerAt(src, opts, ba);
+  const b = lowerAt(src, opts, bb);
+  const dyn = (v: E.ValueSpec): E.ValueSpec => ({ ...v, shape: [-1, ...v.shape.slice(1)] });
+  return {
+    ...a,
+    bytes: mergeBatchLowerings(a.bytes, b.bytes, ba, bb),
+    input: dyn(a.input),
+    output: dyn(a.output),
+  };
+}
+
+/**
+ * Export a checkpoint file's backbone to an .onnx file (written atomically). A checkpoint holding
+ * NaN or infinite values is refused.
+ */
 export async function exportCheckpoint(
   checkpointPath: string,
   onnxPath: string,
   opts: ExportOptions = {},
 ): Promise<ExportedModel> {
   const ck = await loadCheckpoint(checkpointPath);
+  for (const [group, store] of [
+    ['parameter', ck.params],
+    ['BatchNorm statistic', ck.buffers],
+  ] as const) {
+    const bad = store.firstNonFinite();
+    if (bad) {
+      throw new Error(
+        `export: ${checkpointPath} holds non-finite values (${group} '${bad}'); it is not a good checkpoint`,
+      );
+    }
+  }
   const { backbone } = buildArchitecture(ck.config, ck.meta.sampleShape, ck.meta.numClasses);
   const exported = exportModel(
     { backbone, params: ck.params, buffers: ck.buffers, sampleShape: ck.meta.sampleShape },

@@ -12,7 +12,21 @@ export {
   type TrainResult,
   type StepRecord,
   type EpochRecord,
+  type TrainStart,
+  type CheckpointRecord,
+  type CheckpointReason,
 } from './trainer.js';
+export { RunFolderError, lockRunFolder, LOCK_FILE, type RunFolder } from './run-folder.js';
+export { MetricsWriteError } from './metrics-log.js';
+export {
+  type ClassReport,
+  type SkippedSample,
+  DatasetError,
+  classReport,
+  checkTrainable,
+} from './class-report.js';
+export { trainDefaults, lowDimWarnings, LOW_DIM, type TrainDefaults } from './defaults.js';
+export { mergeBatchLowerings, BATCH_DIM } from './dynamic-batch.js';
 export { type TrainConfig, checkConfig } from './config.js';
 export { type ScheduleConfig, learningRate, checkSchedule } from './schedule.js';
 export {

@@ -3,9 +3,21 @@
  * `program.run` per step takes the batch, the learning rate and the current tensors, and returns the
  * loss, the number of correct predictions, and every updated parameter, optimizer state and
  * BatchNorm running statistic.
+ *
+ * With a Partial FC sample rate the head sees only the sampled class centres each step (every class
+ * of the batch, then random others), and only those rows of `head.weight` and of its optimizer
+ * state are updated, as in InsightFace's partial_fc: a class left out of a step keeps its centre
+ * and momentum bit for bit (no weight decay, no momentum drift).
  */
 import * as E from '../engine/index.js';
-import { seededRandom } from '../heads/index.js';
+import {
+  type HeadOutputs,
+  partialFcHead,
+  sampleClasses,
+  sampledCount,
+  scatterRows,
+  seededRandom,
+} from '../heads/index.js';
 import { type MaskSpec, type Module, ParamStore, streamSeed } from '../nn/index.js';
 import { type ClassifierHead, HEAD_PREFIX, correctCount, scores } from './classifier.js';
 import { type OptimizerConfig, applyUpdate, stateSlots } from './optimizer.js';
@@ -19,6 +31,8 @@ export interface StepSpec {
   readonly batch: number;
   /** Shape of one sample, e.g. [1, 28, 28]. */
   readonly sampleShape: readonly number[];
+  /** Partial FC: fraction of classes the head sees per step, in (0, 1]; omitted = every class. */
+  readonly sampleRate?: number;
 }
 
 /** Everything a step reads and writes besides the batch. */
@@ -47,18 +61,27 @@ export interface StepFeeds {
 /** What a step reports. */
 export interface StepResult {
   readonly loss: number;
-  /** Rows whose best-scoring class is their label. */
+  /** Rows whose best-scoring class is their label (with Partial FC: among the sampled classes). */
   readonly correct: number;
+  /** Partial FC: the classes sampled this step (the batch's first, ascending). */
+  readonly sampled?: BigInt64Array;
 }
 
 export interface CompiledStep {
   /** The lowered graph's node count (session creation time grows with it). */
   readonly nodeCount: number;
+  /** Classes the head sees per step: C, or the Partial FC sample size. */
+  readonly classesPerStep: number;
   /** The lowered ONNX graph (for profiling it outside the trainer). */
   readonly graph: E.LoweredGraph;
   /** Run one step and write the updated tensors into `state`; nothing is written when the loss is not finite. */
   run(state: TrainState, feeds: StepFeeds): Promise<StepResult>;
 }
+
+/** Seed stream of the Partial FC class sampler, beside the dropout masks of the same step. */
+const SAMPLER_STREAM = 'partial-fc';
+/** Graph input holding the sampled classes. */
+const CLASS_INDEX = 'classIndex';
 
 /** A dropout keep-mask drawn from the step's seed and the mask's name. */
 function dropoutMask(m: MaskSpec, seed: number, name: string): Float32Array {
@@ -90,22 +113,37 @@ export function initOptimizerState(cfg: OptimizerConfig, params: ParamStore): Pa
  *   is cheaper than scanning every parameter each step)
  */
 export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): Promise<CompiledStep> {
-  const { backbone, head, optimizer, batch, sampleShape } = spec;
+  const { backbone, head, optimizer, batch, sampleShape, sampleRate } = spec;
+  const partial = sampleRate !== undefined;
+  if (partial && head.config.kind !== 'margin') {
+    throw new Error('train: Partial FC (sampleRate) needs a margin head, not softmax');
+  }
+  const perStep = partial ? sampledCount(head.numClasses, sampleRate) : head.numClasses;
   const x = E.input('x', [batch, ...sampleShape]);
   const labels = E.input('labels', [batch], 'int64');
   const lr = E.input('lr', []);
   const t = E.input('t', []);
+  const classIndex = partial ? E.input(CLASS_INDEX, [perStep], 'int64') : undefined;
   const fw = backbone.forward(x, 'train');
-  const h = head.build('train', { prefix: HEAD_PREFIX }, (s) => head.loss(fw.y, labels, s));
+  let weightSample: E.Tensor | undefined;
+  const h = head.build('train', { prefix: HEAD_PREFIX }, (s): HeadOutputs => {
+    if (!classIndex) return head.loss(fw.y, labels, s);
+    const weight = s.param('weight', [head.rows, head.dim]);
+    const out = partialFcHead({ x: fw.y, weight, index: classIndex, labels }, head.config);
+    weightSample = out.weightSample;
+    return out;
+  });
   const loss = h.y.loss;
 
   const decay = new Map<string, boolean>();
   for (const [n, d] of backbone.namedParams()) decay.set(n, d.decay);
   for (const [n, d] of head.namedParams(HEAD_PREFIX)) decay.set(n, d.decay);
   const params = [...fw.params.entries(), ...h.params.entries()];
+  const centres = `${HEAD_PREFIX}.weight`;
+  // Partial FC differentiates with respect to the sampled rows only: a [S * k, D] gradient.
   const grads = E.grad(
     loss,
-    params.map(([, p]) => p),
+    params.map(([n, p]) => (weightSample && n === centres ? weightSample : p)),
   );
   const slots = stateSlots(optimizer);
 
@@ -115,7 +153,29 @@ export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): 
   };
   params.forEach(([name, p], i) => {
     const st = slots.map((slot) => E.input(`${slot}.${name}`, p.shape));
-    const upd = applyUpdate(optimizer, p, grads[i], st, decay.get(name) ?? true, { lr, t });
+    const scalars = { lr, t };
+    const wd = decay.get(name) ?? true;
+    if (weightSample && classIndex && name === centres) {
+      // Update the sampled classes' rows (centres and state, k sub-centres per class as one row of
+      // k * D) and scatter them back; every other row passes through unchanged.
+      const rowShape = [head.numClasses, p.size / head.numClasses];
+      const byClass = (v: E.Tensor): E.Tensor => E.reshape(v, rowShape);
+      const sampled = (v: E.Tensor): E.Tensor => E.reshape(v, [perStep, rowShape[1]]);
+      const upd = applyUpdate(
+        optimizer,
+        sampled(weightSample),
+        sampled(grads[i]),
+        st.map((v) => E.gather(byClass(v), classIndex, 0)),
+        wd,
+        scalars,
+      );
+      const back = (full: E.Tensor, rows: E.Tensor): E.Tensor =>
+        E.reshape(scatterRows(byClass(full), classIndex, rows), p.shape);
+      outputs[out.param(name)] = back(p, upd.param);
+      slots.forEach((slot, k) => (outputs[`${slot}.${name}:new`] = back(st[k], upd.state[k])));
+      return;
+    }
+    const upd = applyUpdate(optimizer, p, grads[i], st, wd, scalars);
     outputs[out.param(name)] = upd.param;
     slots.forEach((slot, k) => (outputs[`${slot}.${name}:new`] = upd.state[k]));
   });
@@ -126,9 +186,18 @@ export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): 
 
   return {
     nodeCount: program.graph.nodeCount,
+    classesPerStep: perStep,
     graph: program.graph,
     async run(state, f) {
       const feeds: Record<string, E.TypedArray> = { x: f.x, labels: f.labels };
+      let sample: ReturnType<typeof sampleClasses> | undefined;
+      if (partial) {
+        // Drawn from the step's seed, so a resumed run samples the same classes.
+        const random = seededRandom(streamSeed(f.seed, SAMPLER_STREAM));
+        sample = sampleClasses(f.labels, head.numClasses, sampleRate, random);
+        feeds[CLASS_INDEX] = sample.index;
+        feeds.labels = sample.remapped;
+      }
       const scalar = (name: string, v: number): void => {
         if (inputNames.has(name)) feeds[name] = new Float32Array([v]);
       };
@@ -142,12 +211,12 @@ export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): 
       const r = await program.run(feeds);
       const loss = Number(r.loss[0]);
       const correct = Number(r.correct[0]);
-      if (!Number.isFinite(loss)) return { loss, correct };
+      if (!Number.isFinite(loss)) return { loss, correct, sampled: sample?.index };
       for (const [n] of params) state.params.update(n, r[out.param(n)] as Float32Array);
       for (const slot of slots)
         for (const [n] of params) state.state.update(`${slot}.${n}`, r[`${slot}.${n}:new`] as Float32Array);
       for (const [n] of fw.updates) state.buffers.update(n, r[out.buffer(n)] as Float32Array);
-      return { loss, correct };
+      return { loss, correct, sampled: sample?.index };
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The trainer: epochs over a Dataset, one step graph run per batch, progress bar, JSON-lines
- * metrics, atomic checkpoints, exact resume, and a clear stop on a non-finite loss.
+ * The trainer: epochs over a Dataset, one step graph run per batch, progress reported through
+ * callbacks (it draws and prints nothing), JSON-lines metrics, atomic checkpoints (each epoch's end,
+ * every N steps or minutes, on stop or abort), exact resume, a locked run folder, and a clear stop
+ * on a non-finite loss.
  *
  * Public entry point (signature kept stable):
  *
@@ -10,15 +12,15 @@
  * function of (seed, step), and a checkpoint holds every tensor a step reads, so a run resumed from
  * step k replays steps k+1, k+2, ... exactly as the uninterrupted run did.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import type { RuntimeOptions } from '../engine/index.js';
 import { validateLabels } from '../heads/index.js';
-import { progress } from '../util/progress.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type ClassReport, checkTrainable, classReport } from './class-report.js';
+import { type MetricsLog, openMetricsLog, trimMetrics } from './metrics-log.js';
+import { RunFolderError, lockRunFolder } from './run-folder.js';
 import { type TrainConfig, checkConfig } from './config.js';
 import { type Model, buildArchitecture, initialTensors } from './model.js';
 import { learningRate } from './schedule.js';
@@ -54,11 +56,49 @@ export interface EpochRecord {
   readonly seconds: number;
 }
 
+/** Where a run starts, reported once before the first step. */
+export interface TrainStart {
+  /** Steps of the whole run (every epoch). */
+  readonly totalSteps: number;
+  /** Steps already done (a resumed run), 0 otherwise. */
+  readonly startStep: number;
+  readonly stepsPerEpoch: number;
+  readonly epochs: number;
+  /** Classes the head sees per step: C, or the Partial FC sample size. */
+  readonly classesPerStep: number;
+  /** Per-class counts, empty classes and skipped files of the training set. */
+  readonly classes: ClassReport;
+  /** Leftover temporary files of an interrupted write, removed from outDir. */
+  readonly removedTmp: readonly string[];
+  /** The pid of a dead run whose lock on outDir was taken over. */
+  readonly staleLockPid?: number;
+}
+
+/** Why a checkpoint was written. */
+export type CheckpointReason = 'steps' | 'time' | 'epoch' | 'stop' | 'interrupt' | 'end';
+
+/** A checkpoint written. */
+export interface CheckpointRecord {
+  readonly path: string;
+  readonly step: number;
+  readonly reason: CheckpointReason;
+}
+
 export interface TrainOptions {
-  /** Directory for `last.ckpt` and `metrics.jsonl`; none = nothing written to disk. */
+  /**
+   * Directory for `last.ckpt`, `metrics.jsonl` and the `run.lock` that keeps a second run out
+   * (see run-folder.ts); none = nothing written to disk.
+   */
   readonly outDir?: string;
-  /** Write a checkpoint every N steps (default 0: only at the end; needs outDir). */
+  /**
+   * A fresh run (no `resume`) into an outDir that already holds a checkpoint is refused with a
+   * RunFolderError unless this is set; then the old checkpoint and metrics are replaced.
+   */
+  readonly overwrite?: boolean;
+  /** Also write a checkpoint every N steps (default 0: off). A checkpoint is always written at each epoch's end. */
   readonly checkpointEvery?: number;
+  /** Also write a checkpoint when this many seconds have passed since the last one (default 600; 0: off). */
+  readonly checkpointSeconds?: number;
   /**
    * Continue from this checkpoint file. Its config must equal `config` (epochs may grow); the run
    * continues with the same batches in the same order.
@@ -66,6 +106,11 @@ export interface TrainOptions {
   readonly resume?: string;
   /** Stop (with a checkpoint) after this global step, as if interrupted. */
   readonly stopAfterSteps?: number;
+  /**
+   * Stop after the step in progress when aborted: a checkpoint is written and the result says
+   * `stopped: 'interrupted'` (the CLI aborts on SIGINT / SIGTERM).
+   */
+  readonly signal?: AbortSignal;
   /** Held-out set: accuracy of nearest class centre after each epoch. */
   readonly validation?: Dataset;
   /** ONNX Runtime intra-op threads (default: all cores). */
@@ -76,12 +121,19 @@ export interface TrainOptions {
    * above takes precedence over `runtime.threads`.
    */
   readonly runtime?: RuntimeOptions;
-  /** No progress bar. */
+  /**
+   * @deprecated Ignored: the trainer draws nothing; report progress from onStart / onStep (the CLI
+   * draws its bar that way). Kept so existing callers compile.
+   */
   readonly quiet?: boolean;
+  /** Called once before the first step. */
+  readonly onStart?: (s: TrainStart) => void | Promise<void>;
   /** Called after every step. */
   readonly onStep?: (r: StepRecord) => void | Promise<void>;
   /** Called after every epoch with the model's current values (do not mutate them). */
   readonly onEpoch?: (r: EpochRecord, model: Model) => void | Promise<void>;
+  /** Called after every checkpoint written. */
+  readonly onCheckpoint?: (c: CheckpointRecord) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -94,8 +146,8 @@ export interface TrainResult {
   readonly epochs: readonly EpochRecord[];
   /** Path of the last checkpoint written, if any. */
   readonly checkpoint?: string;
-  /** Why training ended. */
-  readonly stopped: 'finished' | 'stopAfterSteps';
+  /** Why training ended: all epochs done, TrainOptions.stopAfterSteps, or TrainOptions.signal. */
+  readonly stopped: 'finished' | 'stopAfterSteps' | 'interrupted';
 }
 
 /** Training stopped because the loss (or, after an update, a parameter) became NaN or infinite. */
@@ -145,35 +197,74 @@ function sameConfig(a: TrainConfig, b: TrainConfig): string[] {
   return diffs;
 }
 
-/** Keep only the metrics lines up to `step`: a resumed run rewrites what came after its checkpoint. */
-async function trimMetrics(path: string, step: number): Promise<void> {
-  let text: string;
+/** The first non-finite tensor of a checkpoint, if any ("group/name"). */
+function nonFiniteTensor(ck: Checkpoint): string | undefined {
+  for (const [group, store] of [
+    ['params', ck.params],
+    ['state', ck.state],
+    ['buffers', ck.buffers],
+  ] as const) {
+    const bad = store.firstNonFinite();
+    if (bad) return `${group} '${bad}'`;
+  }
+  return undefined;
+}
+
+/** Load a checkpoint to continue from; refuse one holding NaN or infinite values. */
+async function loadResumable(path: string): Promise<Checkpoint> {
+  const ck = await loadCheckpoint(path);
+  const bad = nonFiniteTensor(ck);
+  if (bad) {
+    throw new Error(
+      `train: cannot resume ${path}: it holds non-finite values (${bad}); it is not a good checkpoint`,
+    );
+  }
+  return ck;
+}
+
+async function exists(path: string): Promise<boolean> {
   try {
-    text = await readFile(path, 'utf8');
+    await stat(path);
+    return true;
   } catch {
+    return false;
+  }
+}
+
+/** Refuse to start a fresh run over a folder's earlier run unless asked to overwrite it. */
+async function guardEarlierRun(outDir: string, overwrite: boolean | undefined): Promise<void> {
+  const ckpt = join(outDir, CHECKPOINT_FILE);
+  if (!(await exists(ckpt))) return;
+  if (overwrite) {
+    await rm(ckpt, { force: true });
+    await rm(join(outDir, METRICS_FILE), { force: true });
     return;
   }
-  // A crash can leave a half-written last line: it is dropped with everything after the checkpoint.
-  const keep = (line: string): boolean => {
-    try {
-      return (JSON.parse(line) as { step?: number }).step! <= step;
-    } catch {
-      return false;
-    }
-  };
-  const kept = text
-    .split('\n')
-    .filter((l) => l.trim() && keep(l))
-    .map((l) => `${l}\n`)
-    .join('');
-  await writeFileAtomic(path, kept);
+  let what = 'a checkpoint';
+  try {
+    const ck = await loadCheckpoint(ckpt);
+    what =
+      ck.meta.epoch >= ck.config.epochs
+        ? `a finished run (${ck.config.epochs} epochs, step ${ck.meta.step})`
+        : `an unfinished run (stopped at step ${ck.meta.step}, epoch ${ck.meta.epoch + 1} of ${ck.config.epochs})`;
+  } catch {
+    // An unreadable checkpoint is still someone's work: refuse all the same.
+  }
+  throw new RunFolderError(
+    outDir,
+    `${outDir} already holds ${what} in ${CHECKPOINT_FILE}; continue it with --resume (resume), ` +
+      'or pass --overwrite (overwrite) to replace it',
+  );
 }
 
 /**
  * Train a backbone and head on a dataset.
- * @param dataset training set; samples [sampleShape], labels 0..numClasses-1
- * @param config architecture, head, optimizer, schedule, epochs, batch size, seed
- * @returns the model and the run's records; throws TrainingDivergedError on a NaN/Inf loss
+ * @param dataset training set; samples [sampleShape], labels 0..numClasses-1, at least two classes
+ *   with samples (else DatasetError)
+ * @param config architecture, head, optimizer, schedule, epochs, batch size, seed, Partial FC rate
+ * @returns the model and the run's records; throws TrainingDivergedError on a NaN/Inf loss,
+ *   RunFolderError when outDir is busy or holds another run, MetricsWriteError when the log cannot
+ *   be written (the last checkpoint stays intact)
  */
 export async function train(
   dataset: Dataset,
@@ -181,6 +272,8 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   checkConfig(config);
+  const classes = classReport(dataset);
+  checkTrainable(classes);
   const { outDir } = options;
   const seed = config.seed ?? 0;
   const batchSize = config.batchSize;
@@ -193,7 +286,7 @@ export async function train(
 
   let resumed: Checkpoint | undefined;
   if (options.resume) {
-    resumed = await loadCheckpoint(options.resume);
+    resumed = await loadResumable(options.resume);
     const diffs = sameConfig(resumed.config, config);
     if (diffs.length) {
       throw new Error(`train: cannot resume ${options.resume}: its config differs in ${diffs.join(', ')}`);
@@ -208,102 +301,127 @@ export async function train(
       );
     }
   }
-  const fresh = (): TrainState => {
-    const init = initialTensors(backbone, head, seed);
-    return { ...init, state: initOptimizerState(config.optimizer, init.params) };
-  };
-  const state: TrainState = resumed
-    ? { params: resumed.params, state: resumed.state, buffers: resumed.buffers }
-    : fresh();
-  const model: Model = {
-    config,
-    sampleShape: [...dataset.sampleShape],
-    numClasses: dataset.numClasses,
-    classNames: [...dataset.classNames],
-    embeddingDim: config.backbone.embeddingDim,
-    backbone,
-    head,
-    params: state.params,
-    buffers: state.buffers,
-  };
 
-  const runtime: RuntimeOptions = {
-    ...options.runtime,
-    threads: options.threads ?? options.runtime?.threads,
-  };
-  const stepProgram = await compileStep(
-    { backbone, head, optimizer: config.optimizer, batch: batchSize, sampleShape: dataset.sampleShape },
-    runtime,
-  );
-  let evalProgram: EvalProgram | undefined;
+  const folder = outDir ? await lockRunFolder(outDir) : undefined;
+  let metrics: MetricsLog | undefined;
+  try {
+    if (outDir && !options.resume) await guardEarlierRun(outDir, options.overwrite);
+    const fresh = (): TrainState => {
+      const init = initialTensors(backbone, head, seed);
+      return { ...init, state: initOptimizerState(config.optimizer, init.params) };
+    };
+    const state: TrainState = resumed
+      ? { params: resumed.params, state: resumed.state, buffers: resumed.buffers }
+      : fresh();
+    const model: Model = {
+      config,
+      sampleShape: [...dataset.sampleShape],
+      numClasses: dataset.numClasses,
+      classNames: [...dataset.classNames],
+      embeddingDim: config.backbone.embeddingDim,
+      backbone,
+      head,
+      params: state.params,
+      buffers: state.buffers,
+    };
 
-  let step = resumed?.meta.step ?? 0;
-  let epoch = resumed?.meta.epoch ?? 0;
-  let skip = resumed?.meta.batchInEpoch ?? 0;
-  let lastLoss = resumed?.meta.lastLoss;
-  // A resumed run starts from a good checkpoint: the one it was resumed from.
-  let lastCheckpoint = options.resume;
-  let lastSavedStep = resumed?.meta.step;
-  const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : undefined;
+    const runtime: RuntimeOptions = {
+      ...options.runtime,
+      threads: options.threads ?? options.runtime?.threads,
+    };
+    const stepProgram = await compileStep(
+      {
+        backbone,
+        head,
+        optimizer: config.optimizer,
+        batch: batchSize,
+        sampleShape: dataset.sampleShape,
+        sampleRate: config.sampleRate,
+      },
+      runtime,
+    );
+    let evalProgram: EvalProgram | undefined;
 
-  let metrics: WriteStream | undefined;
-  if (outDir) {
-    await mkdir(outDir, { recursive: true });
-    const mpath = join(outDir, METRICS_FILE);
-    if (resumed) await trimMetrics(mpath, step);
-    metrics = createWriteStream(mpath, { flags: resumed ? 'a' : 'w' });
-  }
-  const log = (obj: Record<string, unknown>): void => {
-    metrics?.write(`${JSON.stringify(obj)}\n`);
-  };
+    let step = resumed?.meta.step ?? 0;
+    let epoch = resumed?.meta.epoch ?? 0;
+    let skip = resumed?.meta.batchInEpoch ?? 0;
+    let lastLoss = resumed?.meta.lastLoss;
+    // A resumed run starts from a good checkpoint: the one it was resumed from.
+    let lastCheckpoint = options.resume;
+    let lastSavedStep = resumed?.meta.step;
+    let lastSaveTime = performance.now();
+    const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : undefined;
 
-  const save = async (ep: number, batchInEpoch: number): Promise<void> => {
-    if (!ckptPath) return;
-    // A step whose loss was finite can still leave non-finite values behind (its update); such a
-    // state must never replace the last good checkpoint.
-    const bad = state.params.firstNonFinite() ?? state.buffers.firstNonFinite();
-    if (bad) {
-      const lr = learningRate(config.schedule, step - 1, totalSteps);
-      log({ type: 'diverged', step, epoch: ep, tensor: bad, lr });
-      throw new TrainingDivergedError(
-        step,
-        ep,
-        `the update left non-finite values in '${bad}'`,
-        lr,
-        lastCheckpoint,
-        lastSavedStep,
+    if (outDir) {
+      const mpath = join(outDir, METRICS_FILE);
+      if (resumed) await trimMetrics(mpath, step);
+      metrics = await openMetricsLog(mpath, resumed !== undefined, () =>
+        lastCheckpoint
+          ? `The last checkpoint (step ${lastSavedStep ?? '?'}) is intact at ${lastCheckpoint}`
+          : 'No checkpoint was written yet',
       );
     }
-    const done = batchInEpoch >= stepsPerEpoch;
-    await saveCheckpoint(ckptPath, {
-      config,
-      meta: {
-        step,
-        epoch: done ? ep + 1 : ep,
-        batchInEpoch: done ? 0 : batchInEpoch,
-        sampleShape: [...dataset.sampleShape],
-        numClasses: dataset.numClasses,
-        classNames: [...dataset.classNames],
-        lastLoss,
-        savedAt: new Date().toISOString(),
-      },
-      ...state,
+    const log = async (obj: Record<string, unknown>): Promise<void> => {
+      await metrics?.write(obj);
+    };
+
+    const save = async (ep: number, batchInEpoch: number, reason: CheckpointReason): Promise<void> => {
+      if (!ckptPath) return;
+      // A step whose loss was finite can still leave non-finite values behind (its update); such a
+      // state must never replace the last good checkpoint.
+      const bad =
+        state.params.firstNonFinite() ?? state.buffers.firstNonFinite() ?? state.state.firstNonFinite();
+      if (bad) {
+        const lr = learningRate(config.schedule, step - 1, totalSteps);
+        await log({ type: 'diverged', step, epoch: ep, tensor: bad, lr });
+        throw new TrainingDivergedError(
+          step,
+          ep,
+          `the update left non-finite values in '${bad}'`,
+          lr,
+          lastCheckpoint,
+          lastSavedStep,
+        );
+      }
+      const done = batchInEpoch >= stepsPerEpoch;
+      await saveCheckpoint(ckptPath, {
+        config,
+        meta: {
+          step,
+          epoch: done ? ep + 1 : ep,
+          batchInEpoch: done ? 0 : batchInEpoch,
+          sampleShape: [...dataset.sampleShape],
+          numClasses: dataset.numClasses,
+          classNames: [...dataset.classNames],
+          lastLoss,
+          savedAt: new Date().toISOString(),
+        },
+        ...state,
+      });
+      lastCheckpoint = ckptPath;
+      lastSavedStep = step;
+      lastSaveTime = performance.now();
+      await log({ type: 'checkpoint', step, reason });
+      await options.onCheckpoint?.({ path: ckptPath, step, reason });
+    };
+
+    const history: StepRecord[] = [];
+    const epochs: EpochRecord[] = [];
+    let stopped: TrainResult['stopped'] = 'finished';
+    const every = options.checkpointEvery ?? 0;
+    const seconds = options.checkpointSeconds ?? 600;
+
+    await options.onStart?.({
+      totalSteps,
+      startStep: step,
+      stepsPerEpoch,
+      epochs: config.epochs,
+      classesPerStep: stepProgram.classesPerStep,
+      classes,
+      removedTmp: folder?.removedTmp ?? [],
+      staleLockPid: folder?.staleLockPid,
     });
-    lastCheckpoint = ckptPath;
-    lastSavedStep = step;
-  };
 
-  const history: StepRecord[] = [];
-  const epochs: EpochRecord[] = [];
-  const bar = progress('train', totalSteps, {
-    quiet: options.quiet,
-    fields: ['epoch', 'loss', 'acc', 'lr', 'speed'],
-  });
-  bar.update(step);
-  let stopped: TrainResult['stopped'] = 'finished';
-  let speed = 0;
-
-  try {
     outer: for (; epoch < config.epochs; epoch++) {
       const epochStart = performance.now();
       let lossSum = 0;
@@ -319,6 +437,12 @@ export async function train(
         dropLast: true,
       });
       for await (const batch of batches) {
+        if (options.signal?.aborted) {
+          // b batches of this epoch are done (the skipped ones of a resumed run included).
+          if (lastSavedStep !== step || !lastCheckpoint) await save(epoch, Math.max(b, skip), 'interrupt');
+          stopped = 'interrupted';
+          break outer;
+        }
         if (b >= stepsPerEpoch) break;
         b++;
         if (b <= skip) continue;
@@ -333,7 +457,7 @@ export async function train(
           seed: stepSeed(seed, step),
         });
         if (!Number.isFinite(r.loss)) {
-          log({ type: 'diverged', step: step + 1, epoch, loss: String(r.loss), lr });
+          await log({ type: 'diverged', step: step + 1, epoch, loss: String(r.loss), lr });
           throw new TrainingDivergedError(
             step + 1,
             epoch,
@@ -356,27 +480,26 @@ export async function train(
           lr,
           imagesPerSec: (rows * 1000) / ms,
         };
-        speed = speed ? 0.9 * speed + 0.1 * rec.imagesPerSec : rec.imagesPerSec;
         history.push(rec);
         lossSum += r.loss;
         correctSum += r.correct;
         seen += rows;
-        log({ type: 'step', ...rec });
-        bar.update(step, {
-          epoch: `${epoch + 1}/${config.epochs}`,
-          loss: r.loss.toFixed(4),
-          acc: rec.accuracy.toFixed(3),
-          lr: lr.toPrecision(3),
-          speed: `${speed.toFixed(0)} img/s`,
-        });
+        await log({ type: 'step', ...rec });
         await options.onStep?.(rec);
-        const every = options.checkpointEvery ?? 0;
-        if (every > 0 && step % every === 0) await save(epoch, b);
         if (options.stopAfterSteps !== undefined && step >= options.stopAfterSteps) {
-          await save(epoch, b);
+          await save(epoch, b, 'stop');
           stopped = 'stopAfterSteps';
           break outer;
         }
+        if (options.signal?.aborted) {
+          await save(epoch, b, 'interrupt');
+          stopped = 'interrupted';
+          break outer;
+        }
+        if (b === stepsPerEpoch) await save(epoch, b, 'epoch');
+        else if (every > 0 && step % every === 0) await save(epoch, b, 'steps');
+        else if (seconds > 0 && performance.now() - lastSaveTime >= seconds * 1000)
+          await save(epoch, b, 'time');
       }
       skip = 0;
       let valAccuracy: number | undefined;
@@ -393,15 +516,15 @@ export async function train(
         seconds: (performance.now() - epochStart) / 1000,
       };
       epochs.push(rec);
-      log({ type: 'epoch', ...rec });
+      await log({ type: 'epoch', ...rec });
       await options.onEpoch?.(rec, model);
     }
-    if (stopped === 'finished') await save(config.epochs, 0);
+    if (stopped === 'finished' && lastSavedStep !== step) await save(config.epochs, 0, 'end');
+    return { model, steps: step, history, epochs, checkpoint: lastCheckpoint, stopped };
   } finally {
-    bar.stop();
-    await new Promise<void>((resolve) => (metrics ? metrics.end(resolve) : resolve()));
+    await metrics?.close();
+    await folder?.release();
   }
-  return { model, steps: step, history, epochs, checkpoint: lastCheckpoint, stopped };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Export: a standalone .onnx that ONNX Runtime loads and that embeds like the engine's eval graph. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -9,7 +9,15 @@ import { loadMnist } from '../../src/data/index.js';
 import * as E from '../../src/engine/index.js';
 import { presets } from '../../src/heads/index.js';
 import { createBackbone } from '../../src/nn/index.js';
-import { type Model, compileEval, exportCheckpoint, exportModel, train } from '../../src/train/index.js';
+import {
+  type Model,
+  compileEval,
+  exportCheckpoint,
+  exportModel,
+  loadCheckpoint,
+  saveCheckpoint,
+  train,
+} from '../../src/train/index.js';
 
 let dir: string;
 let model: Model;
@@ -33,7 +41,7 @@ beforeAll(async () => {
       batchSize: 32,
       seed: 5,
     },
-    { quiet: true, threads: 1, outDir: dir },
+    { threads: 1, outDir: dir },
   );
   model = r.model;
   ckptPath = r.checkpoint!;
@@ -42,9 +50,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runOnnx(bytes: Uint8Array | string, input: Float32Array): Promise<Float32Array> {
+async function runOnnx(bytes: Uint8Array | string, input: Float32Array, batch = B): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes as Uint8Array);
-  const out = await session.run({ input: new ort.Tensor('float32', input, [B, 1, 28, 28]) });
+  const out = await session.run({ input: new ort.Tensor('float32', input, [batch, 1, 28, 28]) });
   return out.embedding.data as Float32Array;
 }
 
@@ -81,6 +89,37 @@ describe('export', () => {
     expect(maxDiff(want.subarray(0, 12), want.subarray(12, 24))).toBeGreaterThan(1e-3);
   });
 
+  it('exports a dynamic batch by default: ONNX Runtime runs it at batch 1 and 5, matching the engine', async () => {
+    const m = exportModel({ ...model });
+    expect(m.input.shape).toEqual([-1, 1, 28, 28]);
+    expect(m.output.shape).toEqual([-1, 12]);
+    const graph = onnxProto.onnx.ModelProto.decode(m.bytes).graph!;
+    expect(graph.input![0].type!.tensorType!.shape!.dim![0].dimParam).toBe('batch');
+    expect(graph.output![0].type!.tensorType!.shape!.dim![0].dimParam).toBe('batch');
+    const session = await ort.InferenceSession.create(m.bytes);
+    for (const n of [1, 5]) {
+      const xs = x.slice(0, n * 784);
+      const ev = await compileEval(model, n);
+      const want = (await ev.run(model, xs)).embeddings;
+      const got = (await session.run({ input: new ort.Tensor('float32', xs, [n, 1, 28, 28]) })).embedding;
+      expect(got.dims).toEqual([n, 12]);
+      expect(maxDiff(got.data as Float32Array, want)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('refuses to export a checkpoint holding NaN parameters', async () => {
+    const ck = await loadCheckpoint(ckptPath);
+    const bad = ck.params.get('bn.weight').data.slice();
+    bad[1] = NaN;
+    ck.params.update('bn.weight', bad);
+    const nanPath = join(dir, 'nan.ckpt');
+    await saveCheckpoint(nanPath, ck);
+    await expect(exportCheckpoint(nanPath, join(dir, 'nan.onnx'))).rejects.toThrow(
+      /non-finite values \(parameter 'bn\.weight'\)/,
+    );
+    await expect(stat(join(dir, 'nan.onnx'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('MobileFaceNet (grouped and depthwise convs, PReLU, GDC) exports with folded BN at parity', async () => {
     const backbone = createBackbone({ name: 'mobilefacenet', embeddingDim: 128 }, [3, 112, 112]);
     const params = backbone.initParams(11);
@@ -105,7 +144,8 @@ describe('export', () => {
     for (const v of ev.inputs)
       if (v.name !== 'x') feeds[v.name] = (params.has(v.name) ? params : buffers).get(v.name).data;
     const want = (await ev.run(feeds)).y as Float32Array;
-    const m = exportModel(src, { batch: 1 });
+    // The default dynamic batch, run at batch 1.
+    const m = exportModel(src);
     expect(m.folded.length).toBe(
       backbone.namedModules().filter(([, x]) => x.foldRole === 'batchnorm').length,
     );

@@ -5,18 +5,22 @@
  */
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { finite, integer } from '../parse.js';
+import { finite, integer, numberIn } from '../parse.js';
+import { type Progress, progress } from '../../util/progress.js';
 import { type Dataset, FolderDataset, mnistSplit } from '../../data/index.js';
 import { type HeadConfig, type PresetName, headPreset, presets } from '../../heads/index.js';
 import { BACKBONES, type BackboneName, type BackboneSpec } from '../../nn/index.js';
 import {
   CHECKPOINT_FILE,
+  type ClassReport,
   type OptimizerConfig,
   type ScheduleConfig,
   type TrainConfig,
   exportCheckpoint,
   loadCheckpoint,
+  lowDimWarnings,
   train,
+  trainDefaults,
 } from '../../train/index.js';
 
 const int = integer;
@@ -40,7 +44,10 @@ interface TrainFlags {
   seed: number;
   out: string;
   resume: boolean;
+  overwrite: boolean;
   checkpointEvery: number;
+  checkpointMinutes: number;
+  sampleRate?: number;
   valFraction?: number;
   size?: number;
   augment: boolean;
@@ -77,26 +84,111 @@ async function openData(
     const { train: tr, heldOut } = mnistSplit({ heldOutFraction: f.valFraction ?? 0.2, seed: f.seed });
     return { train: tr, heldOut, close: async () => undefined };
   }
-  const ds = await FolderDataset.open(f.data, { size: sampleSize, workers: f.workers });
+  // Decode every file up front, so unreadable files and classes left empty are reported at the start.
+  const ds = await FolderDataset.open(f.data, { size: sampleSize, workers: f.workers, validate: true });
   return { train: ds, close: () => ds.close() };
 }
 
-async function runTrain(f: TrainFlags): Promise<void> {
+/** Flags given on the command line (not defaults), to tell when a resumed run's flags disagree. */
+type Given = (flag: keyof TrainFlags) => boolean;
+
+/** Print the training set's classes, skipped files and empty classes before the first step. */
+function reportClasses(c: ClassReport): void {
+  const sorted = [...c.counts].sort((x, y) => x - y);
+  const total = sorted.reduce((x, y) => x + y, 0);
+  console.error(
+    `data: ${c.counts.length} classes, ${total} samples (per class: min ${sorted[0]}, ` +
+      `median ${sorted[Math.floor(sorted.length / 2)]}, max ${sorted.at(-1)})`,
+  );
+  if (c.skipped.length) {
+    console.error(`data: ${c.skipped.length} files skipped:`);
+    for (const s of c.skipped.slice(0, 10)) console.error(`  ${s.path}: ${s.reason}`);
+    if (c.skipped.length > 10) console.error(`  ... and ${c.skipped.length - 10} more`);
+  }
+  if (c.empty.length) {
+    console.error(
+      `warning: ${c.empty.length} classes have no usable sample (their centres never train): ` +
+        c.empty.slice(0, 10).join(', ') +
+        (c.empty.length > 10 ? ` and ${c.empty.length - 10} more` : ''),
+    );
+  }
+}
+
+/** Abort on the first SIGINT / SIGTERM (the trainer checkpoints and stops); exit at once on a second. */
+function interruptOnSignals(): {
+  signal: AbortSignal;
+  received: () => NodeJS.Signals | undefined;
+  dispose: () => void;
+} {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+  const handler = (sig: NodeJS.Signals): void => {
+    if (received) {
+      console.error(
+        `\n${sig} again: exiting without waiting for the checkpoint (the previous one is intact)`,
+      );
+      process.exit(codes[sig]);
+    }
+    received = sig;
+    console.error(`\n${sig}: stopping after this step and writing a checkpoint (again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+async function runTrain(f: TrainFlags, given: Given): Promise<void> {
   const ckptPath = join(f.out, CHECKPOINT_FILE);
   let config: TrainConfig;
+  let sampleSize: number;
   if (f.resume) {
     // The checkpoint's own config wins: resuming must replay the same run. Only --epochs may grow.
-    const ck = await loadCheckpoint(ckptPath);
-    config = { ...ck.config, epochs: Math.max(f.epochs, ck.config.epochs) };
+    const ck = await loadCheckpoint(ckptPath).catch((err: unknown) => {
+      throw new Error(
+        `--resume: cannot read ${ckptPath} (${err instanceof Error ? err.message : String(err)}); ` +
+          'start a new run without --resume',
+      );
+    });
+    // Without --epochs the run ends where it was meant to (not at the flag's default).
+    const epochs = given('epochs') ? Math.max(f.epochs, ck.config.epochs) : ck.config.epochs;
+    config = { ...ck.config, epochs };
+    const shape = ck.meta.sampleShape;
+    sampleSize = shape[shape.length - 1];
+    const ignored: string[] = [];
+    if (given('backbone') && f.backbone !== config.backbone.name)
+      ignored.push(`--backbone ${f.backbone} (the checkpoint's is ${config.backbone.name})`);
+    if (given('size') && f.size !== sampleSize)
+      ignored.push(`--size ${f.size} (the checkpoint's input is ${shape.join('x')})`);
+    for (const flag of ['embeddingDim', 'head', 'scale', 'margin', 'lr', 'batch', 'sampleRate'] as const)
+      if (given(flag)) ignored.push(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    if (ignored.length) {
+      console.error(
+        `warning: --resume continues with the checkpoint's settings; ignoring ${ignored.join(', ')}`,
+      );
+    }
   } else {
+    const backbone = backboneSpec(f.backbone, f.embeddingDim);
+    const defaults = trainDefaults(backbone.embeddingDim, f.optimizer, f.head);
     const optimizer: OptimizerConfig =
       f.optimizer === 'sgd'
         ? { kind: 'sgd', momentum: f.momentum, weightDecay: f.weightDecay ?? 5e-4 }
         : { kind: 'adamw', weightDecay: f.weightDecay ?? 0.05 };
-    const lr = f.lr ?? (f.optimizer === 'sgd' ? 0.1 : 1e-3);
+    const head = headConfig(f.head, f.scale ?? defaults.scale, f.margin ?? defaults.margin);
+    const lr = f.lr ?? defaults.lr;
+    for (const w of lowDimWarnings(backbone.embeddingDim, head, lr, f.optimizer))
+      console.error(`warning: ${w}`);
     config = {
-      backbone: backboneSpec(f.backbone, f.embeddingDim),
-      head: headConfig(f.head, f.scale, f.margin),
+      backbone,
+      head,
       optimizer,
       // Warm-up is given in epochs on the command line; the schedule counts steps (set below).
       schedule: { kind: 'constant', lr },
@@ -104,10 +196,14 @@ async function runTrain(f: TrainFlags): Promise<void> {
       batchSize: f.batch,
       seed: f.seed,
       augment: f.augment,
+      sampleRate: f.sampleRate,
     };
+    const square = f.backbone === 'mobilefacenet' || f.backbone.startsWith('iresnet') ? 112 : 28;
+    sampleSize = f.size ?? square;
   }
-  const square = f.backbone === 'mobilefacenet' || f.backbone.startsWith('iresnet') ? 112 : 28;
-  const data = await openData(f, f.size ?? square);
+  const data = await openData(f, sampleSize);
+  const signals = interruptOnSignals();
+  let bar: Progress | undefined;
   try {
     if (!f.resume) {
       const steps = Math.floor(data.train.size / f.batch);
@@ -125,17 +221,56 @@ async function runTrain(f: TrainFlags): Promise<void> {
           : { kind: f.schedule, lr, warmupSteps };
       config = { ...config, schedule };
     }
+    const head = config.head;
+    const headText =
+      head.kind === 'margin'
+        ? `${f.resume ? "the checkpoint's margin" : f.head} head (s = ${head.s}, m1/m2/m3 = ${head.m1}/${head.m2}/${head.m3})`
+        : `${f.resume ? "the checkpoint's " : ''}softmax head`;
     console.error(
-      `training ${config.backbone.name} (${config.backbone.embeddingDim}-d) with ${f.resume ? "the checkpoint's" : f.head} head on ` +
+      `training ${config.backbone.name} (${config.backbone.embeddingDim}-d) with ${headText}, lr ${config.schedule.lr}` +
+        `${config.sampleRate ? `, Partial FC rate ${config.sampleRate}` : ''} on ` +
         `${data.train.size} samples of ${data.train.numClasses} classes; writing ${f.out}`,
     );
+    let speed = 0;
     const result = await train(data.train, config, {
       outDir: f.out,
+      overwrite: f.overwrite,
       checkpointEvery: f.checkpointEvery,
+      checkpointSeconds: f.checkpointMinutes * 60,
       resume: f.resume ? ckptPath : undefined,
       validation: data.heldOut,
       threads: f.threads,
-      quiet: f.quiet,
+      signal: signals.signal,
+      onStart: (s) => {
+        reportClasses(s.classes);
+        if (s.staleLockPid !== undefined)
+          console.error(
+            `note: took over the lock of a run that is no longer running (pid ${s.staleLockPid})`,
+          );
+        if (s.removedTmp.length)
+          console.error(
+            `note: removed ${s.removedTmp.length} leftover temporary files: ${s.removedTmp.join(', ')}`,
+          );
+        if (config.sampleRate)
+          console.error(
+            `Partial FC: the head sees ${s.classesPerStep} of ${data.train.numClasses} classes per step`,
+          );
+        bar = progress('train', s.totalSteps, {
+          quiet: f.quiet,
+          fields: ['epoch', 'loss', 'acc', 'lr', 'speed'],
+        });
+        bar.update(s.startStep);
+      },
+      onStep: (r) => {
+        speed = speed ? 0.9 * speed + 0.1 * r.imagesPerSec : r.imagesPerSec;
+        bar?.update(r.step, {
+          epoch: `${r.epoch + 1}/${config.epochs}`,
+          loss: r.loss.toFixed(4),
+          acc: r.accuracy.toFixed(3),
+          lr: r.lr.toPrecision(3),
+          speed: `${speed.toFixed(0)} img/s`,
+        });
+      },
       onEpoch: (r) => {
         if (!process.stderr.isTTY || f.quiet) {
           console.error(
@@ -145,19 +280,37 @@ async function runTrain(f: TrainFlags): Promise<void> {
         }
       },
     });
+    bar?.stop();
+    bar = undefined;
     const last = result.epochs.at(-1);
     console.log(
       JSON.stringify({
         steps: result.steps,
         checkpoint: result.checkpoint,
+        stopped: result.stopped,
         loss: last?.loss,
         accuracy: last?.accuracy,
         valAccuracy: last?.valAccuracy,
       }),
     );
+    const sig = signals.received();
+    if (result.stopped === 'interrupted' && sig) {
+      console.error(
+        `${sig}: stopped at step ${result.steps} with a checkpoint in ${result.checkpoint}; ` +
+          `continue with: arcface train --data ${f.data} --out ${f.out} --resume`,
+      );
+      process.exitCode = sig === 'SIGINT' ? 130 : 143;
+    }
   } finally {
+    bar?.stop();
+    signals.dispose();
     await data.close();
   }
+}
+
+/** `--batch` of export: 'dynamic' or a positive integer. */
+function batchSize(v: string): number | 'dynamic' {
+  return v === 'dynamic' ? v : int(1)(v);
 }
 
 /** Register `arcface train` and `arcface export` on the program. */
@@ -172,11 +325,24 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--backbone <name>', 'backbone').choices(BACKBONES).default('mobilefacenet'))
     .option('--embedding-dim <n>', 'embedding size (default 512; 2 for small-cnn and mlp)', int(1))
     .addOption(new Option('--head <name>', 'margin head').choices(Object.keys(presets)).default('arcface'))
-    .option('--scale <s>', 'logit scale s (default 64)', num)
-    .option('--margin <m>', 'margin: m2 for arcface/combined, m3 for cosface, m1 for sphereface', num)
+    .option('--scale <s>', 'logit scale s (default 64; 8 for embeddings of 3 or fewer dimensions)', num)
+    .option(
+      '--margin <m>',
+      "margin: m2 for arcface/combined, m3 for cosface, m1 for sphereface (default: the preset's; 0.3 at 3 or fewer dimensions)",
+      num,
+    )
+    .option(
+      '--sample-rate <r>',
+      'Partial FC: fraction of classes the head sees per step, in (0, 1] (default: all)',
+      numberIn(0, 1, '(]'),
+    )
     .option('--epochs <n>', 'epochs', int(1), 20)
     .option('--batch <n>', 'batch size', int(1), 64)
-    .option('--lr <x>', 'peak learning rate (default 0.1 for sgd, 1e-3 for adamw)', num)
+    .option(
+      '--lr <x>',
+      'peak learning rate (default 0.1 for sgd, 1e-3 for adamw; lower at 3 or fewer dimensions)',
+      num,
+    )
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']).default('sgd'))
     .option('--momentum <x>', 'SGD momentum', num, 0.9)
     .option('--weight-decay <x>', 'weight decay (default 5e-4 for sgd, 0.05 for adamw)', num)
@@ -193,7 +359,23 @@ export function registerTrainCommands(program: Command): void {
       `continue from <out>/${CHECKPOINT_FILE} with its own settings (--epochs may extend it)`,
       false,
     )
-    .option('--checkpoint-every <n>', 'also write a checkpoint every n steps (0: only at the end)', int(0), 0)
+    .option(
+      '--overwrite',
+      'start afresh in an --out folder that already holds a run (its checkpoint is replaced)',
+      false,
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'also write a checkpoint every n steps (0: off; one is always written at each epoch end)',
+      int(0),
+      0,
+    )
+    .option(
+      '--checkpoint-minutes <x>',
+      'also write a checkpoint when this many minutes have passed since the last (0: off)',
+      numberIn(0, Infinity, '[)'),
+      10,
+    )
     .option('--val-fraction <x>', 'mnist: share of digits held out for per-epoch accuracy (default 0.2)', num)
     .option(
       '--size <px>',
@@ -204,7 +386,9 @@ export function registerTrainCommands(program: Command): void {
     .option('--workers <n>', 'folder data: decoding worker threads', int(0), 1)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', int(1))
     .option('--quiet', 'no progress bar', false)
-    .action(async (f: TrainFlags) => runTrain(f));
+    .action(async (f: TrainFlags, cmd: Command) =>
+      runTrain(f, (flag) => cmd.getOptionValueSource(flag) === 'cli'),
+    );
 
   program
     .command('export')
@@ -212,8 +396,13 @@ export function registerTrainCommands(program: Command): void {
     .argument('<checkpoint>', 'a last.ckpt written by arcface train')
     .requiredOption('--out <file>', 'output .onnx file')
     .option('--no-fold', 'keep BatchNorm nodes instead of folding them into the preceding conv/linear')
-    .option('--batch <n>', 'static batch size of the exported graph', int(1), 1)
-    .action(async (checkpoint: string, o: { out: string; fold: boolean; batch: number }) => {
+    .option(
+      '--batch <n>',
+      "batch size of the exported graph: 'dynamic' (any) or a fixed number",
+      batchSize,
+      'dynamic',
+    )
+    .action(async (checkpoint: string, o: { out: string; fold: boolean; batch: number | 'dynamic' }) => {
       const m = await exportCheckpoint(checkpoint, o.out, { foldBatchNorm: o.fold, batch: o.batch });
       console.log(
         JSON.stringify({
