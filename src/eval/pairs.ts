@@ -110,6 +110,11 @@ export function parsePairs(text: string, source = 'pairs.txt'): PairsList {
       });
       continue;
     }
+    // An image paired with itself scores 1 whatever the model: a "genuine" pair that measures nothing.
+    if (a.name === b.name && a.index === b.index) {
+      issues.push({ line: lineNo, message: `pairs image ${a.index} of ${a.name} with itself` });
+      continue;
+    }
     const fold = folds === null ? -1 : Math.floor(pairs.length / (2 * perFold));
     pairs.push({ line: lineNo, a, b, same: a.name === b.name, fold });
   }
