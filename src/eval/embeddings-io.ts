@@ -225,8 +225,9 @@ class JsonlCollector {
     const row = new Float32Array(emb.length);
     for (let i = 0; i < emb.length; i++) {
       const x: unknown = emb[i];
-      if (typeof x !== 'number' || !Number.isFinite(x))
-        throw new EvalInputError(where, `embedding[${i}] is not a finite number`);
+      // Values finite as doubles can still overflow float32 (1e308 becomes Infinity), so check after storing.
+      if (typeof x !== 'number' || !Number.isFinite(Math.fround(x)))
+        throw new EvalInputError(where, `embedding[${i}] is not a finite number (as float32)`);
       row[i] = x;
     }
     this.rows.push(row);

@@ -56,7 +56,9 @@ export class LineIssuesError extends Error {
   }
 }
 
-const positiveInt = (s: string): number | null => (/^[1-9]\d*$/.test(s) ? Number(s) : null);
+/** A decimal integer >= 1 that a double holds exactly (`99999999999999999999` would become 1e20). */
+const positiveInt = (s: string): number | null =>
+  /^[1-9]\d*$/.test(s) && Number.isSafeInteger(Number(s)) ? Number(s) : null;
 
 /**
  * Parse a pairs file. Throws {@link LineIssuesError} listing every malformed line with its number,

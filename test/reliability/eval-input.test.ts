@@ -125,4 +125,11 @@ describe('pairs files', () => {
     expect(err).toBeInstanceOf(LineIssuesError);
     expect((err as Error).message).toContain('p.txt:2: pairs image 3 of A with itself');
   });
+
+  it('refuse image numbers a double cannot hold exactly (found by the fuzzer: 1e20 became image 1e+20)', () => {
+    expect(() => parsePairs('A 99999999999999999999 2\nA 1 B 1\n', 'p.txt')).toThrow(
+      /p\.txt:1: expected 'Name i j'/,
+    );
+    expect(parsePairs('A 9007199254740991 2\nA 1 B 1\n').pairs[0].a.index).toBe(9007199254740991);
+  });
 });
