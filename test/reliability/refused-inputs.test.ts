@@ -70,23 +70,30 @@ describe('number flags', () => {
     expect(() => integer(1, 8)('9')).toThrow('expected an integer in 1..8');
   });
 
-  it('refuses --threshold "", --threads 10000 and a negative --score-threshold in verify (exit 2, no work)', async () => {
+  it('refuses --threshold "", --threads 10000, a negative --score-threshold: exit 2 in every command, no work', async () => {
     const img = join(dir, 'grey.png');
     await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
       .png()
       .toFile(img);
     const cases: [string[], RegExp][] = [
-      [['--threshold', ''], /--threshold.*expected a number in \[-1, 1\]/],
-      [['--threads', '10000'], /--threads.*expected an integer in 1\.\./],
-      [['--score-threshold', '-0.5'], /--score-threshold.*expected a number in \[0, 1\]/],
+      [['verify', img, img, '--threshold', ''], /--threshold.*expected a number in \[-1, 1\]/],
+      [['verify', img, img, '--threads', '10000'], /--threads.*expected an integer in 1\.\./],
+      [['verify', img, img, '--score-threshold', '-0.5'], /--score-threshold.*expected a number in \[0, 1\]/],
+      // Usage errors exit 2 everywhere, so exit 1 always means a command's answer (embed: some images failed).
+      [
+        ['embed', img, '--out', join(dir, 'e.jsonl'), '--batch-size', '0'],
+        /--batch-size.*expected an integer >= 1/,
+      ],
+      [['eval', '--embeddings', 'x.jsonl', '--threads', ' '], /--threads.*expected an integer in 1\.\./],
     ];
-    const runs = await Promise.all(cases.map(([flags]) => arcface(['verify', img, img, ...flags])));
+    const runs = await Promise.all(cases.map(([args]) => arcface(args)));
     runs.forEach((r, i) => {
       expect(r.stderr).toMatch(cases[i][1]);
       // 2, never 1: 1 is verify's answer "different".
       expect(r.code).toBe(2);
       expect(r.stdout).not.toMatch(/similarity/);
     });
+    expect(existsSync(join(dir, 'e.jsonl'))).toBe(false);
   });
 });
 
