@@ -4,11 +4,36 @@ import { mkdir, mkdtemp, rename, rm, rmdir, stat, writeFile } from 'node:fs/prom
 import { dirname, join, resolve } from 'node:path';
 
 /**
+ * Create a folder and its missing parents, like `mkdir -p`, one level at a time. Node's
+ * `mkdir(dir, { recursive: true })` never settles where a parent exists but refuses children with ENOENT
+ * (`/proc/nope`): each level here is a plain `mkdir` whose error is returned.
+ * @throws the first `mkdir` error that is not EEXIST; ENOTDIR-like when a path component is a file
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = errno(err);
+    if (code === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw err;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    await makeDirs(parent);
+    // A parent that exists now but still refuses this child (procfs) throws ENOENT here, once.
+    await mkdir(dir).catch(async (again: unknown) => {
+      if (errno(again) !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw again;
+    });
+  }
+}
+
+/**
  * Write a file atomically: write a temporary sibling, then rename over the target, so a crash
  * never leaves a half-written file (checkpoints, reports, embeddings).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirs(dirname(path));
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, data);

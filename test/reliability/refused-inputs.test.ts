@@ -18,7 +18,7 @@ import { MAX_THREADS_PER_CORE, finite, integer, numberIn, threadCount } from '..
 import { checkThreshold, cosineSimilarity, decideSame } from '../../src/eval/similarity.js';
 import { ImageError, decodeImage } from '../../src/face/image.js';
 import { createFacePipeline } from '../../src/face/pipeline.js';
-import { OutputPathError, checkOutputPath } from '../../src/util/fs.js';
+import { OutputPathError, checkOutputPath, makeDirs, writeFileAtomic } from '../../src/util/fs.js';
 import { GROUP_PHOTO, MOBILEFACENET, SCRFD_500M, haveSamplePhotos, haveSharedData } from '../face/data.js';
 
 const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
@@ -210,6 +210,18 @@ describe('output locations, checked before the work', () => {
     await checkOutputPath(join(dir, 'report-dir'), 'dir');
     await checkOutputPath(file, 'file');
     expect(await readdir(dir)).toEqual(before);
+  });
+
+  it('writeFileAtomic fails under /proc instead of hanging in recursive mkdir, and still makes nested folders', async () => {
+    const t0 = performance.now();
+    await expect(writeFileAtomic('/proc/nope/deeper/x.json', '{}')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const nested = join(dir, 'n1', 'n2', 'n3', 'x.json');
+    await writeFileAtomic(nested, '{}');
+    expect(existsSync(nested)).toBe(true);
+    await makeDirs(join(dir, 'n1', 'n2'));
+    await writeFile(join(dir, 'plain'), 'x');
+    await expect(makeDirs(join(dir, 'plain', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
   it('embed --out /proc/nope/x.jsonl exits 2 at once instead of hanging', async () => {
