@@ -8,7 +8,10 @@ import { registerToyCommand } from './commands/toy.js';
 export function buildProgram(): Command {
   const program = new Command('arcface')
     .description('ArcFace in TypeScript: train, evaluate and recognise faces with angular-margin embeddings')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors exit 2 in every sub-command (inherited): exit 1 is an answer where a command has one
+    // (verify: "different"; embed: "some images failed"), never a bad flag.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   // Each room registers its own sub-commands here.
   registerFaceCommands(program);
   registerEvalCommand(program);

@@ -1,18 +1,31 @@
 /** Option-value parsers shared by the sub-commands: each throws commander's InvalidArgumentError with the accepted range. */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 
-/** An integer >= `min`. */
+/**
+ * The number a flag's text spells, or NaN. `Number('')` and `Number('  ')` are 0, which made
+ * `--threshold ''` a threshold of 0 (every pair "same"): blank text is no number.
+ */
+function numberOf(v: string): number {
+  return v.trim() === '' ? NaN : Number(v);
+}
+
+/** An integer >= `min`, and <= `max` when given. */
 export const integer =
-  (min: number) =>
+  (min: number, max = Infinity) =>
   (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    const n = numberOf(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        max === Infinity ? `expected an integer >= ${min}` : `expected an integer in ${min}..${max}`,
+      );
+    }
     return n;
   };
 
 /** Any finite number. */
 export const finite = (v: string): number => {
-  const n = Number(v);
+  const n = numberOf(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
   return n;
 };
@@ -24,7 +37,7 @@ export const finite = (v: string): number => {
 export const numberIn =
   (lo: number, hi: number, bounds: '[]' | '[)' | '(]' | '()') =>
   (v: string): number => {
-    const n = Number(v);
+    const n = numberOf(v);
     const aboveLo = bounds[0] === '[' ? n >= lo : n > lo;
     const belowHi = bounds[1] === ']' ? n <= hi : n < hi;
     if (!(Number.isFinite(n) && aboveLo && belowHi)) {
@@ -38,3 +51,25 @@ export const numberIn =
     }
     return n;
   };
+
+/**
+ * Most ONNX Runtime threads a flag may ask for: 4 per core the machine reports. ONNX Runtime starts every
+ * intra-op thread of every session up front (the face commands open two sessions), each with its own stack
+ * and spinning; `--threads 10000` was minutes of thread creation and 1.5 GB before any work. Compute-bound
+ * kernels gain nothing past one thread per core; the headroom over that is for containers whose reported
+ * core count is lower than what they can use.
+ */
+export const MAX_THREADS_PER_CORE = 4;
+
+/** `--threads N`: an integer in 1..{@link MAX_THREADS_PER_CORE} x cores. */
+export const threadCount = (v: string): number => {
+  const max = MAX_THREADS_PER_CORE * availableParallelism();
+  const n = numberOf(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new InvalidArgumentError(
+      `expected an integer in 1..${max} (${MAX_THREADS_PER_CORE} per core on this machine's ${availableParallelism()}; ` +
+        'ONNX Runtime starts every thread up front, and more than one per core only contend)',
+    );
+  }
+  return n;
+};

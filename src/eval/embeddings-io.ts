@@ -20,6 +20,7 @@ import { open, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/fs.js';
+import { EvalInputError } from './errors.js';
 
 /** What is known about one embedding besides its vector. */
 export interface EmbeddingMeta {
@@ -47,14 +48,50 @@ export function countOf(set: EmbeddingSet): number {
 }
 
 function checkSet(set: EmbeddingSet): void {
-  if (!Number.isInteger(set.dim) || set.dim < 1) throw new Error(`embeddings: bad dimension ${set.dim}`);
+  if (!Number.isInteger(set.dim) || set.dim < 1)
+    throw new EvalInputError('embeddings', `bad dimension ${set.dim}`);
   if (set.vectors.length !== set.meta.length * set.dim) {
-    throw new Error(`embeddings: ${set.vectors.length} floats for ${set.meta.length} rows of ${set.dim}`);
+    throw new EvalInputError(
+      'embeddings',
+      `${set.vectors.length} floats for ${set.meta.length} rows of ${set.dim}`,
+    );
+  }
+}
+
+/** Leading `./` and backslashes do not make another image (the same rule as matching pairs to rows). */
+const samePathKey = (p: string): string => p.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+
+/**
+ * Refuse a set in which two rows carry the same image path: a pairs evaluation would silently take one of them
+ * and a labelled one would score the image against itself as a "genuine" pair.
+ * @param where names row i for the message (a line number, or a row)
+ */
+function checkDistinctPaths(
+  meta: readonly EmbeddingMeta[],
+  source: string,
+  where: (i: number) => string,
+): void {
+  const first = new Map<string, number>();
+  const dups: string[] = [];
+  meta.forEach((m, i) => {
+    if (m.path === undefined) return;
+    const key = samePathKey(m.path);
+    const j = first.get(key);
+    if (j === undefined) first.set(key, i);
+    else dups.push(`'${m.path}' at ${where(j)} and ${where(i)}`);
+  });
+  if (dups.length) {
+    const more = dups.length > 10 ? `, and ${dups.length - 10} more` : '';
+    throw new EvalInputError(
+      source,
+      `${dups.length} duplicate image path(s): ${dups.slice(0, 10).join('; ')}${more}. Each image must appear once`,
+    );
   }
 }
 
 function metaOf(v: unknown, where: string): EmbeddingMeta {
-  if (typeof v !== 'object' || v === null) throw new Error(`${where}: expected an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new EvalInputError(where, 'expected an object');
   const o = v as Record<string, unknown>;
   const out: { path?: string; label?: string } = {};
   for (const key of ['path', 'label'] as const) {
@@ -62,7 +99,7 @@ function metaOf(v: unknown, where: string): EmbeddingMeta {
     if (x === undefined || x === null) continue;
     if (typeof x === 'string') out[key] = x;
     else if (typeof x === 'number' && key === 'label') out.label = String(x);
-    else throw new Error(`${where}: '${key}' must be a string`);
+    else throw new EvalInputError(where, `'${key}' must be a string`);
   }
   return out;
 }
@@ -90,14 +127,22 @@ export function encodeEmbeddingsBinary(set: EmbeddingSet): Uint8Array {
 /** Decode the binary form. @param source a name for error messages */
 export function decodeEmbeddingsBinary(bytes: Uint8Array, source = 'embeddings'): EmbeddingSet {
   const magic = new TextDecoder().decode(bytes.subarray(0, 6));
-  if (magic !== BINARY_MAGIC) throw new Error(`${source}: not an ${BINARY_MAGIC} file (magic '${magic}')`);
-  if (bytes.length < HEADER_BYTES) throw new Error(`${source}: truncated header`);
+  if (magic !== BINARY_MAGIC)
+    throw new EvalInputError(source, `not an ${BINARY_MAGIC} file (magic '${magic}')`);
+  if (bytes.length < HEADER_BYTES) throw new EvalInputError(source, 'truncated header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(6, true);
   const dim = view.getUint32(10, true);
+  // A 0-d embedding has no direction; 0 rows is an empty file: neither can be evaluated.
+  if (dim === 0)
+    throw new EvalInputError(source, `header says dimension 0 (${count} rows): no embedding has 0 values`);
+  if (count === 0) throw new EvalInputError(source, 'no embeddings (the header says 0 rows)');
   const floatBytes = count * dim * 4;
   if (bytes.length < HEADER_BYTES + floatBytes) {
-    throw new Error(`${source}: header says ${count} x ${dim} floats but the file is ${bytes.length} bytes`);
+    throw new EvalInputError(
+      source,
+      `header says ${count} x ${dim} floats but the file is ${bytes.length} bytes`,
+    );
   }
   const vectors = new Float32Array(count * dim);
   if (endianness() === 'LE') {
@@ -106,24 +151,34 @@ export function decodeEmbeddingsBinary(bytes: Uint8Array, source = 'embeddings')
   } else {
     for (let i = 0; i < vectors.length; i++) vectors[i] = view.getFloat32(HEADER_BYTES + 4 * i, true);
   }
+  const bad = vectors.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    throw new EvalInputError(
+      source,
+      `row ${Math.floor(bad / dim)} holds a non-finite value (${vectors[bad]})`,
+    );
+  }
   let meta: EmbeddingMeta[] = Array.from({ length: count }, () => ({}));
   const rest = bytes.length - HEADER_BYTES - floatBytes;
   if (rest > 0) {
-    if (rest < 4) throw new Error(`${source}: truncated metadata trailer`);
+    if (rest < 4) throw new EvalInputError(source, 'truncated metadata trailer');
     const len = view.getUint32(HEADER_BYTES + floatBytes, true);
     if (rest !== 4 + len)
-      throw new Error(`${source}: metadata trailer says ${len} bytes, ${rest - 4} follow`);
+      throw new EvalInputError(source, `metadata trailer says ${len} bytes, ${rest - 4} follow`);
     const start = HEADER_BYTES + floatBytes + 4;
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + len)));
     } catch (err) {
-      throw new Error(`${source}: metadata trailer is not JSON (${(err as Error).message})`, { cause: err });
+      throw new EvalInputError(source, `metadata trailer is not JSON (${(err as Error).message})`, {
+        cause: err,
+      });
     }
     if (!Array.isArray(parsed) || parsed.length !== count) {
-      throw new Error(`${source}: metadata trailer must be an array of ${count} objects`);
+      throw new EvalInputError(source, `metadata trailer must be an array of ${count} objects`);
     }
     meta = parsed.map((m, i) => metaOf(m, `${source}: metadata of row ${i}`));
+    checkDistinctPaths(meta, source, (i) => `row ${i}`);
   }
   return { dim, vectors, meta };
 }
@@ -147,6 +202,8 @@ class JsonlCollector {
   private dim = 0;
   private readonly rows: Float32Array[] = [];
   readonly meta: EmbeddingMeta[] = [];
+  /** File line of each row, for messages. */
+  private readonly lines: number[] = [];
   constructor(private readonly source: string) {}
 
   add(text: string, lineNo: number): void {
@@ -156,28 +213,31 @@ class JsonlCollector {
     try {
       rec = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${where}: not JSON (${(err as Error).message})`, { cause: err });
+      throw new EvalInputError(where, `not JSON (${(err as Error).message})`, { cause: err });
     }
     const meta = metaOf(rec, where);
     const emb = (rec as { embedding?: unknown }).embedding;
     if (!Array.isArray(emb) || emb.length === 0)
-      throw new Error(`${where}: 'embedding' must be a non-empty array`);
+      throw new EvalInputError(where, `'embedding' must be a non-empty array`);
     if (this.dim === 0) this.dim = emb.length;
     if (emb.length !== this.dim)
-      throw new Error(`${where}: embedding has ${emb.length} values, earlier ones ${this.dim}`);
+      throw new EvalInputError(where, `embedding has ${emb.length} values, earlier ones ${this.dim}`);
     const row = new Float32Array(emb.length);
     for (let i = 0; i < emb.length; i++) {
       const x: unknown = emb[i];
-      if (typeof x !== 'number' || !Number.isFinite(x))
-        throw new Error(`${where}: embedding[${i}] is not a finite number`);
+      // Values finite as doubles can still overflow float32 (1e308 becomes Infinity), so check after storing.
+      if (typeof x !== 'number' || !Number.isFinite(Math.fround(x)))
+        throw new EvalInputError(where, `embedding[${i}] is not a finite number (as float32)`);
       row[i] = x;
     }
     this.rows.push(row);
     this.meta.push(meta);
+    this.lines.push(lineNo);
   }
 
   finish(): EmbeddingSet {
-    if (this.rows.length === 0) throw new Error(`${this.source}: no embeddings`);
+    if (this.rows.length === 0) throw new EvalInputError(this.source, 'no embeddings');
+    checkDistinctPaths(this.meta, this.source, (i) => `line ${this.lines[i]}`);
     const vectors = new Float32Array(this.rows.length * this.dim);
     this.rows.forEach((r, i) => vectors.set(r, i * this.dim));
     return { dim: this.dim, vectors, meta: this.meta };

@@ -3,6 +3,7 @@
  * closed-set (rank-k, CMC) and open-set (DIR at FPIR) identification, plots and JSON reports.
  * Scores are cosine similarities of L2-normalised embeddings, computed by the engine.
  */
+export * from './errors.js';
 export * from './embeddings-io.js';
 export * from './pairs.js';
 export * from './pair-embeddings.js';

@@ -3,6 +3,7 @@
  * maximises accuracy on the other folds, then measure accuracy on the held-out fold. Report the mean
  * and (population) standard deviation of the held-out accuracies.
  */
+import { EvalInputError } from './errors.js';
 import type { Scores } from './roc.js';
 
 /** The best accuracy threshold on one set of pairs. */
@@ -86,7 +87,10 @@ export function stratifiedFolds(same: ArrayLike<boolean | number>, k: number): I
     const rows: number[] = [];
     for (let i = 0; i < same.length; i++) if (Boolean(same[i]) === kind) rows.push(i);
     if (rows.length < k)
-      throw new Error(`k-fold: ${rows.length} ${kind ? 'genuine' : 'impostor'} pairs cannot fill ${k} folds`);
+      throw new EvalInputError(
+        'k-fold',
+        `${rows.length} ${kind ? 'genuine' : 'impostor'} pairs cannot fill ${k} folds`,
+      );
     let start = 0;
     for (let f = 0; f < k; f++) {
       const size = Math.floor(rows.length / k) + (f < rows.length % k ? 1 : 0);
@@ -98,10 +102,36 @@ export function stratifiedFolds(same: ArrayLike<boolean | number>, k: number): I
 }
 
 /**
+ * Every fold must hold genuine and impostor pairs. A fold of one kind makes the protocol's numbers empty:
+ * held out, its accuracy is 0% or 100% by construction; with such folds on both sides the thresholds chosen
+ * accept everything or nothing, and "0.00% +- 0.00%" was reported as if measured.
+ * @throws {EvalInputError} naming each fold that holds a single kind
+ */
+function checkFoldsMixed(same: ArrayLike<number | boolean>, fold: ArrayLike<number>, ids: number[]): void {
+  const genuine = new Map<number, number>(ids.map((f) => [f, 0]));
+  const impostor = new Map<number, number>(ids.map((f) => [f, 0]));
+  for (let i = 0; i < fold.length; i++) {
+    const m = same[i] ? genuine : impostor;
+    m.set(fold[i], m.get(fold[i])! + 1);
+  }
+  const bad = ids.filter((f) => genuine.get(f) === 0 || impostor.get(f) === 0);
+  if (bad.length) {
+    const list = bad.map((f) => `fold ${f}: ${genuine.get(f)} genuine, ${impostor.get(f)} impostor`);
+    throw new EvalInputError(
+      'k-fold',
+      `${bad.length} of ${ids.length} folds hold only one kind of pair (${list.slice(0, 5).join('; ')}` +
+        `${bad.length > 5 ? '; ...' : ''}): every fold needs genuine and impostor pairs for its accuracy ` +
+        'to mean anything (an LFW-style file lays out each fold as N matched, then N mismatched pairs)',
+    );
+  }
+}
+
+/**
  * Run the protocol.
  * @param scores similarity per pair
  * @param same 1 for genuine, 0 for impostor, per pair
  * @param fold fold id per pair, 0..k-1 (e.g. from the pairs file, or {@link stratifiedFolds})
+ * @throws {EvalInputError} with fewer than 2 folds, or a fold holding only genuine or only impostor pairs
  */
 export function kFoldVerification(
   scores: Scores,
@@ -113,7 +143,8 @@ export function kFoldVerification(
     throw new Error(`k-fold: ${n} scores, ${same.length} labels and ${fold.length} fold ids must match`);
   }
   const ids = [...new Set(Array.from(fold))].sort((a, b) => a - b);
-  if (ids.length < 2) throw new Error(`k-fold: need at least 2 folds, got ${ids.length}`);
+  if (ids.length < 2) throw new EvalInputError('k-fold', `need at least 2 folds, got ${ids.length}`);
+  checkFoldsMixed(same, fold, ids);
   const folds: FoldResult[] = ids.map((f) => {
     const train: number[] = [];
     const test: number[] = [];

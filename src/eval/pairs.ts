@@ -56,7 +56,9 @@ export class LineIssuesError extends Error {
   }
 }
 
-const positiveInt = (s: string): number | null => (/^[1-9]\d*$/.test(s) ? Number(s) : null);
+/** A decimal integer >= 1 that a double holds exactly (`99999999999999999999` would become 1e20). */
+const positiveInt = (s: string): number | null =>
+  /^[1-9]\d*$/.test(s) && Number.isSafeInteger(Number(s)) ? Number(s) : null;
 
 /**
  * Parse a pairs file. Throws {@link LineIssuesError} listing every malformed line with its number,
@@ -108,6 +110,11 @@ export function parsePairs(text: string, source = 'pairs.txt'): PairsList {
         line: lineNo,
         message: `expected 'Name i j' or 'NameA i NameB j' with image numbers >= 1, got '${raw.slice(0, 80)}'`,
       });
+      continue;
+    }
+    // An image paired with itself scores 1 whatever the model: a "genuine" pair that measures nothing.
+    if (a.name === b.name && a.index === b.index) {
+      issues.push({ line: lineNo, message: `pairs image ${a.index} of ${a.name} with itself` });
       continue;
     }
     const fold = folds === null ? -1 : Math.floor(pairs.length / (2 * perFold));

@@ -2,6 +2,7 @@
  * Verification protocols: a list of labelled pairs (LFW's pairs.txt, with its k-fold accuracy) and
  * all pairs within a labelled set (ROC measures only). Both report AUC, EER and TAR at FAR.
  */
+import { EvalInputError } from './errors.js';
 import { type KFoldResult, kFoldVerification, stratifiedFolds } from './kfold.js';
 import {
   DEFAULT_FARS,
@@ -40,6 +41,17 @@ export interface VerificationOutcome {
   readonly impostor: Float32Array;
 }
 
+/** Verification measures nothing without both kinds of pair: AUC, EER and accuracy would be empty numbers. */
+function checkBothKinds(genuine: number, impostor: number, what: string): void {
+  if (genuine === 0 || impostor === 0) {
+    throw new EvalInputError(
+      what,
+      `${genuine} genuine and ${impostor} impostor pairs: verification needs both kinds` +
+        (impostor === 0 && what === 'all-pairs verification' ? ' (the set holds a single identity)' : ''),
+    );
+  }
+}
+
 function rocMeasures(genuine: Float32Array, impostor: Float32Array, fars: readonly number[]) {
   const roc = rocCurve(genuine, impostor);
   return {
@@ -56,6 +68,7 @@ function rocMeasures(genuine: Float32Array, impostor: Float32Array, fars: readon
  * @param scores cosine similarity per pair
  * @param same 1 for a genuine pair, 0 for an impostor pair
  * @param folds fold id per pair from the pairs file, or null to cut `k` stratified folds in file order
+ * @throws {EvalInputError} without genuine or without impostor pairs, or with a fold holding only one kind
  */
 export function verifyPairs(
   scores: Float32Array,
@@ -65,6 +78,7 @@ export function verifyPairs(
 ): VerificationOutcome {
   const genuine = scores.filter((_, i) => same[i] === 1);
   const impostor = scores.filter((_, i) => same[i] !== 1);
+  checkBothKinds(genuine.length, impostor.length, 'pairs verification');
   const m = rocMeasures(genuine, impostor, opts.fars ?? DEFAULT_FARS);
   const k = opts.k ?? 10;
   const foldCount = folds ? new Set(folds).size : Math.min(genuine.length, impostor.length) >= k ? k : 0;
@@ -96,6 +110,7 @@ export function verifyAllPairs(
   impostor: Float32Array,
   opts: { readonly fars?: readonly number[] } = {},
 ): VerificationOutcome {
+  checkBothKinds(genuine.length, impostor.length, 'all-pairs verification');
   const m = rocMeasures(genuine, impostor, opts.fars ?? DEFAULT_FARS);
   return {
     summary: {

@@ -27,7 +27,9 @@ export type ImageErrorCode =
   | 'truncated'
   | 'corrupt'
   | 'too-large'
-  | 'invalid-raw';
+  | 'invalid-raw'
+  | 'invalid-input'
+  | 'invalid-option';
 
 /** An image that could not be decoded; `code` says why, `source` names the input (a path, or a description). */
 export class ImageError extends Error {
@@ -49,16 +51,64 @@ export class ImageError extends Error {
 export const DEFAULT_MAX_PIXELS = 2 ** 27;
 
 export interface DecodeOptions {
-  /** Refuse images declaring more pixels than this (width x height) before decoding them. */
+  /**
+   * Refuse images declaring more pixels than this (width x height) before decoding them: a positive integer
+   * (default {@link DEFAULT_MAX_PIXELS}). There is no "off" value: sharp reads 0 as "no limit", so 0 is refused.
+   */
   readonly maxPixels?: number;
   /** Colour that transparent pixels are composited onto, 0..255 RGB (default white, as image editors flatten). */
   readonly background?: { readonly r: number; readonly g: number; readonly b: number };
+  /**
+   * Called once per distinct problem the decoder recovered from, e.g. a JPEG whose middle is corrupt
+   * ("Corrupt JPEG data: 38 extraneous bytes"): the pixels are returned, but part of them may be grey or
+   * smeared, so a caller that matters should say so (the CLI prints them to stderr).
+   */
+  readonly onWarning?: (message: string) => void;
 }
 
 function describe(input: ImageInput): string {
   if (typeof input === 'string') return input;
   if (input instanceof Uint8Array) return `<buffer of ${input.length} bytes>`;
-  return `<raw ${input.width}x${input.height} image>`;
+  if (typeof input !== 'object' || input === null) return `<${input === null ? 'null' : typeof input}>`;
+  return `<raw ${String(input.width)}x${String(input.height)} image>`;
+}
+
+/** Inputs from untyped callers (JavaScript, JSON) that are none of the three forms. */
+function checkInput(input: unknown, source: string): void {
+  if (typeof input === 'string' || input instanceof Uint8Array) return;
+  if (typeof input === 'object' && input !== null) {
+    const data = (input as { data?: unknown }).data;
+    if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return;
+    throw new ImageError(
+      'invalid-input',
+      'a raw image needs `data` as a Uint8Array or Uint8ClampedArray (with width and height)',
+      source,
+    );
+  }
+  throw new ImageError(
+    'invalid-input',
+    `expected a file path, encoded image bytes (Uint8Array) or raw pixels ({ data, width, height }), got ${
+      input === null ? 'null' : typeof input
+    }`,
+    source,
+  );
+}
+
+function checkOptions(opts: DecodeOptions, source: string): void {
+  const { maxPixels, background } = opts;
+  if (maxPixels !== undefined && !(Number.isSafeInteger(maxPixels) && maxPixels > 0)) {
+    throw new ImageError(
+      'invalid-option',
+      `maxPixels must be a positive integer, got ${String(maxPixels)} (there is no value that turns the limit off)`,
+      source,
+    );
+  }
+  if (background !== undefined) {
+    const ok = [background.r, background.g, background.b].every(
+      (c) => typeof c === 'number' && c >= 0 && c <= 255,
+    );
+    if (!ok) throw new ImageError('invalid-option', 'background must be { r, g, b }, each in 0..255', source);
+  }
 }
 
 function classify(err: unknown, source: string): ImageError {
@@ -85,6 +135,8 @@ function classify(err: unknown, source: string): ImageError {
     'not-a-file': 'not a regular file',
     corrupt: 'image data is corrupt',
     'invalid-raw': 'raw pixel buffer does not match its declared size',
+    'invalid-input': 'not an image input',
+    'invalid-option': 'invalid decoding option',
   };
   return new ImageError(code, `${explain[code]} (${message})`, source, { cause: err });
 }
@@ -118,11 +170,14 @@ function rawChannels(raw: RawImage, source: string, maxPixels: number): 1 | 3 | 
  * before any pixel is decoded.
  *
  * @param input a file path, encoded image bytes, or raw pixels ({@link RawImage}).
+ * @param opts pixel limit, background, and {@link DecodeOptions.onWarning} for damage the decoder recovered from.
  * @returns RGB pixels, HWC, `width * height * 3` bytes.
  * @throws {ImageError} for every input that is not a readable image; never anything else for bad input.
  */
 export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): Promise<RgbImage> {
   const source = describe(input);
+  checkInput(input, source);
+  checkOptions(opts, source);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   let pipeline: Sharp;
   if (typeof input === 'string') {
@@ -144,6 +199,13 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     });
   }
   const background = opts.background ?? { r: 255, g: 255, b: 255 };
+  // libvips reports what it recovered from (e.g. libjpeg's "Corrupt JPEG data") as warnings, not errors.
+  const warnings = new Set<string>();
+  pipeline.on('warning', (w: unknown) => {
+    const text = String(w).trim();
+    // libvips follows the decoder's own words with a count ("read gave 1 warnings"): keep the words.
+    if (!/^read gave \d+ warnings?$/.test(text)) warnings.add(text);
+  });
   try {
     const { data, info } = await pipeline
       .autoOrient()
@@ -154,6 +216,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     if (info.channels !== 3) {
       throw new ImageError('corrupt', `decoded to ${info.channels} channels, expected 3`, source);
     }
+    for (const w of warnings) opts.onWarning?.(`${source}: ${w}`);
     return {
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       width: info.width,

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
+import { checkThreshold, cosineSimilarity, decideSame } from '../eval/similarity.js';
 import { alignFace } from './align.js';
 import type { DetectorOptions } from './detect-scrfd.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
@@ -248,18 +249,7 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
     };
   }
 
-  const compare = (a: Float32Array, b: Float32Array): number => {
-    if (a.length !== b.length) throw new Error(`embeddings differ in length (${a.length} vs ${b.length})`);
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    return dot / Math.sqrt(na * nb);
-  };
+  const compare = (a: Float32Array, b: Float32Array): number => cosineSimilarity(a, b);
 
   const pipeline: FacePipeline = {
     detector,
@@ -282,14 +272,15 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       if (th === undefined) {
         throw new Error(`no calibrated threshold is known for ${rec.spec}: pass one (CLI: --threshold T)`);
       }
+      checkThreshold(th); // before any image is embedded
       const side = async (x: ImageInput | Float32Array): Promise<{ v: Float32Array; fallback: boolean }> =>
         x instanceof Float32Array
           ? { v: x, fallback: false }
           : pipeline.embed(x).then((e) => ({ v: e.embedding, fallback: e.fallback }));
       const ea = await side(a);
       const eb = await side(b);
-      const similarity = compare(ea.v, eb.v);
-      return { similarity, threshold: th, same: similarity >= th, fallback: ea.fallback || eb.fallback };
+      const { similarity, same } = decideSame(ea.v, eb.v, th, ['embedding a', 'embedding b']);
+      return { similarity, threshold: th, same, fallback: ea.fallback || eb.fallback };
     },
     async embedMany(inputs, manyOpts = {}) {
       const rec = needRecognizer();

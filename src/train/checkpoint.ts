@@ -92,10 +92,42 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   return bytes;
 }
 
-/** Parse checkpoint bytes; throws a clear error for anything that is not a complete checkpoint. */
+/** Bytes that are not a complete, readable checkpoint; `source` names the file. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(
+    readonly source: string,
+    why: string,
+  ) {
+    super(`${source}: not a valid arcface-ts checkpoint (${why})`);
+  }
+}
+
+/** The header's shape, checked before it is used: a damaged or hand-edited header must fail as a CheckpointError. */
+function checkHeader(h: unknown, fail: (why: string) => never): asserts h is Header {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(h) || h.format !== 'arcface-ts checkpoint') return fail('header is not a checkpoint header');
+  if (!isObject(h.config) || !isObject(h.meta)) return fail('header lacks config or meta');
+  if (!Array.isArray(h.tensors)) return fail('header lacks the tensor list');
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  for (const t of h.tensors as unknown[]) {
+    const ok =
+      isObject(t) &&
+      typeof t.name === 'string' &&
+      (t.group === 'params' || t.group === 'state' || t.group === 'buffers') &&
+      Array.isArray(t.shape) &&
+      t.shape.every(count) &&
+      Number.isSafeInteger((t.shape as number[]).reduce((a, b) => a * b, 1)) &&
+      count(t.offset);
+    if (!ok) return fail(`bad tensor entry ${JSON.stringify(t).slice(0, 80)}`);
+  }
+}
+
+/** Parse checkpoint bytes; throws {@link CheckpointError} for anything that is not a complete checkpoint. */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   const fail = (why: string): never => {
-    throw new Error(`${source}: not a valid arcface-ts checkpoint (${why})`);
+    throw new CheckpointError(source, why);
   };
   if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('bad magic');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -109,6 +141,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   } catch {
     return fail('unreadable header');
   }
+  checkHeader(header, fail);
   const dataStart = Math.ceil((16 + jsonLen) / 4) * 4;
   const stores: Record<Group, ParamStore> = {
     params: new ParamStore(),

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { integer, numberIn } from '../parse.js';
+import { integer, numberIn, threadCount } from '../parse.js';
 import {
   DEFAULT_RECOGNIZER,
   createFacePipeline,
@@ -25,6 +25,7 @@ import { checkPairImages, pairImages, parsePairs } from '../../eval/pairs.js';
 import { type EvalReport, makePlots, writeReport } from '../../eval/report.js';
 import { runLabelled, runPairs } from '../../eval/run.js';
 import type { VerificationOutcome } from '../../eval/verification.js';
+import { checkOutputPath } from '../../util/fs.js';
 
 interface EvalOptions {
   pairs?: string;
@@ -108,7 +109,9 @@ export function registerEvalCommand(program: Command): void {
     .addOption(new Option('--seed <n>', 'seed for the holdout choice').argParser(int(0)).default(0))
     .addOption(new Option('--max-rank <n>', 'length of the CMC curve').argParser(int(1)).default(20))
     .option('--out <dir>', 'report folder (default ./reports/eval-<timestamp>)')
-    .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(int(1)))
+    .addOption(
+      new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(threadCount),
+    )
     .option('--quiet', 'no progress bars', false)
     .action(async (opts: EvalOptions) => {
       if (opts.model && opts.recognizer && opts.model !== opts.recognizer) {
@@ -287,6 +290,9 @@ async function runEval(opts: EvalOptions): Promise<void> {
   }
   const notes: string[] = [];
   const out = resolve(opts.out ?? join('reports', `eval-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  // Before the work: a bad --out used to fail only after every image was embedded.
+  await checkOutputPath(out, 'dir');
+  if (opts.saveEmbeddings) await checkOutputPath(opts.saveEmbeddings, 'file');
   const { verification, identification, count, dim, label } = pairs
     ? await evalPairs({ ...opts, pairs }, notes)
     : await evalLabelled({ ...opts, embeddings: embeddings! }, notes);

@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { integer, numberIn } from '../parse.js';
+import { integer, numberIn, threadCount } from '../parse.js';
 import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js';
 import { annotateFaces } from '../../face/annotate.js';
 import { decodeImage } from '../../face/image.js';
@@ -14,7 +14,7 @@ import {
 } from '../../face/pipeline.js';
 import { type DetectedFace } from '../../face/types.js';
 import { parseDetectorSpec, parseRecognizerSpec } from '../../face/zoo.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { checkOutputPath, writeFileAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 
 const IMAGE_EXTENSIONS = new Set([
@@ -46,6 +46,24 @@ interface ModelFlags {
 
 const positiveInt = integer(1);
 const unitNumber = numberIn(-1, 1, '[]');
+/** Detection scores are probabilities. */
+const probability = numberIn(0, 1, '[]');
+/** What `detect --out` can write, by extension: sharp encodes these, and the file says what it holds. */
+const ANNOTATED_FORMATS: Readonly<Record<string, 'png' | 'jpeg' | 'webp'>> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+};
+
+/** The encoding `detect --out` writes, from its extension; refused before any work when unknown. */
+function annotatedFormat(out: string): 'png' | 'jpeg' | 'webp' {
+  const format = ANNOTATED_FORMATS[extname(out).toLowerCase()];
+  if (!format) {
+    throw new Error(`--out ${out}: the annotated image is written as .png, .jpg, .jpeg or .webp; name it so`);
+  }
+  return format;
+}
 
 function selection(v: string): FaceSelection {
   if (v === 'largest' || v === 'central' || v === 'score') return v;
@@ -59,14 +77,14 @@ function withModelOptions(cmd: Command, recognizer: boolean): Command {
       'face detector: blazeface:back|front (npm-shipped), scrfd:PATH or yunet:PATH (default: blazeface:back)',
     )
     .option('--det-size <px>', 'detector input side for dynamic-size detectors', positiveInt)
-    .option('--score-threshold <s>', 'minimum detection score', unitNumber)
+    .option('--score-threshold <s>', 'minimum detection score, in [0, 1]', probability)
     .option(
       '--min-face <px>',
       'smallest face to find in large images, in image pixels: they are also searched in tiles (default: 40)',
       numberIn(0, Infinity, '()'),
     )
     .option('--no-tiles', 'detect on the whole image only (faster on large images; misses small faces)')
-    .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', positiveInt);
+    .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', threadCount);
   if (recognizer) {
     cmd
       .option(
@@ -100,6 +118,8 @@ function pipelineOptions(flags: ModelFlags, needRecognizer: boolean): FacePipeli
       minFaceSize: flags.minFace,
     },
     recognition: { flip: flags.flip },
+    // Damage the decoder recovered from (a JPEG with a corrupt middle) still gives pixels: say so.
+    decode: { onWarning: (m) => console.error(`warning: ${m}`) },
   };
 }
 
@@ -146,8 +166,11 @@ export function registerFaceCommands(program: Command): void {
       .option('--out <file>', 'also write the image with boxes and landmarks drawn (.png, .jpg or .webp)'),
     false,
   ).action(async (image: string, flags: ModelFlags & { out?: string }) => {
-    await withPipeline(pipelineOptions(flags, false), async (p) => {
-      const decoded = await decodeImage(image);
+    const format = flags.out === undefined ? undefined : annotatedFormat(flags.out);
+    if (flags.out !== undefined) await checkOutputPath(flags.out, 'file');
+    const opts = pipelineOptions(flags, false);
+    await withPipeline(opts, async (p) => {
+      const decoded = await decodeImage(image, opts.decode);
       const faces = await p.detector.detect(decoded);
       // Valid JSON with one face per line: readable in a terminal, trivial for `jq`.
       const head = { path: image, width: decoded.width, height: decoded.height };
@@ -155,8 +178,6 @@ export function registerFaceCommands(program: Command): void {
       const body = faces.map((f) => `    ${JSON.stringify(faceJson(f))}`).join(',\n');
       console.log(['{', ...fields, `  "faces": [${faces.length ? `\n${body}\n  ` : ''}]`, '}'].join('\n'));
       if (flags.out) {
-        const ext = extname(flags.out).toLowerCase();
-        const format = ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : 'png';
         await writeFileAtomic(flags.out, await annotateFaces(decoded, faces, format));
         console.error(`wrote ${flags.out}`);
       }
@@ -176,6 +197,7 @@ export function registerFaceCommands(program: Command): void {
       .option('--quiet', 'no progress bar'),
     true,
   ).action(async (input: string, flags: ModelFlags & { out: string; batchSize: number; quiet?: boolean }) => {
+    await checkOutputPath(flags.out, 'file');
     const isDir = (await stat(input).catch(() => undefined))?.isDirectory() ?? false;
     const paths = isDir ? await listImages(input) : [input];
     if (paths.length === 0) throw new Error(`no images (${[...IMAGE_EXTENSIONS].join(' ')}) under ${input}`);
