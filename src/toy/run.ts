@@ -2,8 +2,16 @@
 import { resolve } from 'node:path';
 import { DEFAULT_RECOGNIZER } from '../face/index.js';
 import type { BackboneSpec } from '../nn/index.js';
-import { type ToyDataSpec, loadToyData } from './data.js';
-import { CORE_COVERAGE, type ToyTraining, trainArcface, trainSoftmax } from './experiment.js';
+import { type DataProgress, type ToyDataSpec, loadToyData } from './data.js';
+import {
+  CORE_COVERAGE,
+  type ToyMethod,
+  type ToyTraining,
+  type TrainingProgress,
+  trainArcface,
+  trainSoftmax,
+} from './experiment.js';
+import { checkOutputDir } from './out-dir.js';
 import { type ToyReport, DEFINITIONS, methodReport, writeToyReport } from './report.js';
 
 /** Backbones the toy can train to 2-D: the small CNN, an MLP, or a linear map (for embeddings). */
@@ -46,8 +54,30 @@ export interface ToyOptions {
   /** Report folder (default ./reports/toy-<timestamp>). */
   readonly out?: string;
   readonly threads?: number;
-  readonly quiet?: boolean;
+  /** Called as the run advances (for a progress display; the library itself prints nothing). */
+  readonly onProgress?: (p: ToyProgress) => void;
 }
+
+/**
+ * What `runToy` reports while it works, in order: `data` while a folder is decoded or faces are
+ * embedded, `loaded` once, then per method one `method` followed by its `step` and `epoch` events.
+ */
+export type ToyProgress =
+  | ({ readonly kind: 'data' } & DataProgress)
+  | {
+      readonly kind: 'loaded';
+      readonly description: string;
+      readonly trainSize: number;
+      readonly heldOutSize: number;
+    }
+  | {
+      readonly kind: 'method';
+      readonly method: ToyMethod;
+      /** One line saying what trains, e.g. "ArcFace (s = 8, m = 0.3), 30 epochs, ...". */
+      readonly title: string;
+      readonly totalSteps: number;
+    }
+  | TrainingProgress;
 
 /**
  * Defaults, chosen by measurement on MNIST 0-7 (MLP, seeds 0, 1, 2).
@@ -136,7 +166,9 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
           augment: opts.augment ?? backbone === 'small-cnn',
         };
   const dir = resolve(opts.out ?? `reports/toy-${timestamp()}`);
-  const data = await loadToyData(spec, o.heldOutFraction, o.seed, opts.quiet);
+  await checkOutputDir(dir);
+  const report = opts.onProgress;
+  const data = await loadToyData(spec, o.heldOutFraction, o.seed, (p) => report?.({ kind: 'data', ...p }));
   try {
     const training: ToyTraining = {
       backbone: backboneSpec(backbone),
@@ -152,23 +184,34 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       seed: o.seed,
       augment: data.augment,
       threads: opts.threads,
-      quiet: opts.quiet,
+      onProgress: report,
     };
-    // Progress goes to stderr so stdout keeps only the summary line.
-    const say = (line: string): void => {
-      if (!opts.quiet) process.stderr.write(`${line}\n`);
-    };
-    say(`toy: ${data.description}; ${data.train.size} training, ${data.heldOut.size} held-out samples`);
-    say(`toy: softmax (FC with bias), ${o.epochs} epochs`);
+    const totalSteps = o.epochs * Math.floor(data.train.size / training.batchSize);
+    report?.({
+      kind: 'loaded',
+      description: data.description,
+      trainSize: data.train.size,
+      heldOutSize: data.heldOut.size,
+    });
+    report?.({
+      kind: 'method',
+      method: 'softmax',
+      title: `softmax (FC with bias), ${o.epochs} epochs`,
+      totalSteps,
+    });
     const softmax = await trainSoftmax(data.train, data.heldOut, training);
-    say(
-      `toy: ArcFace (s = ${scale}, m = ${o.margin}), ${o.epochs} epochs` +
+    report?.({
+      kind: 'method',
+      method: 'arcface',
+      title:
+        `ArcFace (s = ${scale}, m = ${o.margin}), ${o.epochs} epochs` +
         (o.warmupEpochs > 0 ? `, the first ${Math.min(o.warmupEpochs, o.epochs - 1)} with softmax` : ''),
-    );
+      totalSteps,
+    });
     const arcface = await trainArcface(data.train, data.heldOut, training);
     const names = data.classNames;
-    const { threads: _threads, quiet: _quiet, ...recorded } = training;
-    const report = await writeToyReport(
+    const { threads: _threads, onProgress: _onProgress, ...recorded } = training;
+    const written = await writeToyReport(
       dir,
       {
         experiment: 'arcface toy: softmax vs ArcFace on 2-D features',
@@ -189,7 +232,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       },
       { softmax, arcface },
     );
-    return { dir, report };
+    return { dir, report: written };
   } finally {
     await data.close();
   }

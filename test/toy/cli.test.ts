@@ -64,7 +64,6 @@ describe('arcface toy command', () => {
         epochs: 3,
         warmupEpochs: 1,
         batchSize: 8,
-        quiet: true,
         out: join(root, 'folder'),
       });
       expect(report.data.classes).toEqual(['person_0', 'person_1', 'person_2']);

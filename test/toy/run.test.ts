@@ -8,7 +8,7 @@ import { runToy } from '../../src/toy/run.js';
 
 // A short MNIST run: 400 digits per class, an MLP to 2-D, 20 epochs (ArcFace: 5 of softmax first).
 // About 10-20 s on a 2-core machine.
-const SHORT = { perClass: 400, epochs: 20, warmupEpochs: 5, seed: 0, quiet: true } as const;
+const SHORT = { perClass: 400, epochs: 20, warmupEpochs: 5, seed: 0 } as const;
 
 let root: string;
 let report: ToyReport;
