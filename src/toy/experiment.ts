@@ -29,6 +29,13 @@ export interface ToyTraining {
    * so from random centres ArcFace often traps two classes in one sector; the warm-up orders them.
    */
   readonly warmupEpochs: number;
+  /**
+   * Whether the warm-up's softmax has a bias. Without one its decision regions are sectors around
+   * the origin, so the classes it orders are already apart by angle when ArcFace takes over; with
+   * one, a CNN may separate classes by radius instead (one class at the centre), which ArcFace's
+   * normalised features cannot undo.
+   */
+  readonly warmupBias: boolean;
   readonly batchSize: number;
   /** SGD with momentum 0.9, or AdamW; both with a cosine decay after a one-epoch warm-up. */
   readonly optimizer: 'sgd' | 'adamw';
@@ -179,7 +186,7 @@ export async function trainArcface(
   }
   const w = await trainModel(
     trainSet,
-    trainConfig(t, presets.softmax(), warm, stepsPerEpoch(trainSet, t)),
+    trainConfig(t, presets.softmax({ bias: t.warmupBias }), warm, stepsPerEpoch(trainSet, t)),
     trainOptions(t, heldOut, 'arcface', 'softmax', 0, trainSet),
   );
   const dim = t.backbone.embeddingDim;

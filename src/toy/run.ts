@@ -33,6 +33,8 @@ export interface ToyOptions {
   readonly backbone?: ToyBackbone;
   readonly epochs?: number;
   readonly warmupEpochs?: number;
+  /** Give ArcFace's softmax warm-up a bias (default false: see ToyTraining.warmupBias). */
+  readonly warmupBias?: boolean;
   readonly seed?: number;
   readonly scale?: number;
   readonly margin?: number;
@@ -96,6 +98,7 @@ export type ToyProgress =
 export const TOY_DEFAULTS = {
   epochs: 30,
   warmupEpochs: 5,
+  warmupBias: false,
   seed: 0,
   /** ArcFace scale s: see above; 16 and more make 2-D training on pixels unstable. */
   scale: 8,
@@ -174,6 +177,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       backbone: backboneSpec(backbone),
       epochs: o.epochs,
       warmupEpochs: o.warmupEpochs,
+      warmupBias: o.warmupBias,
       batchSize: Math.min(o.batchSize, data.train.size),
       optimizer: o.optimizer,
       lr: o.lr,

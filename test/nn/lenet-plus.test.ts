@@ -49,11 +49,11 @@ describe('lenet++ backbone', () => {
     const m = createBackbone({ name: 'lenet++', embeddingDim: 2, channels: [4, 8, 8] }, [1, 28, 28]);
     const params = m.initParams(0);
     const x = Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i * 0.37));
-    const run = async (n: number, data: Float32Array): Promise<Float32Array> => {
+    const run = async (n: number, data: Float32Array): Promise<number[]> => {
       const fw = m.forward(E.input('x', [n, 1, 28, 28]), 'eval');
       const feeds: Record<string, Float32Array> = { x: data };
       for (const name of params.names()) feeds[name] = params.get(name).data;
-      return (await E.evaluate({ y: fw.y }, feeds)).y;
+      return Array.from((await E.evaluate({ y: fw.y }, feeds)).y as Float32Array);
     };
     const all = await run(3, x);
     expect(all).toHaveLength(6);
