@@ -112,7 +112,7 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--backbone <name>',
-        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: mlp for MNIST and with --features, small-cnn with --data)`,
+        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: lenet++ for MNIST, small-cnn with --data, mlp with --features)`,
       ).argParser(backbone),
     )
     .addOption(new Option('--epochs <n>', 'epochs per method').argParser(int(1)).default(d.epochs))
@@ -155,8 +155,9 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option('--weight-decay <wd>', 'weight decay').argParser(nonNegative).default(d.weightDecay),
     )
-    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with small-cnn)')
+    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)')
     .option('--no-augment', 'MNIST: no shifts')
+    .option('--warmup-bias', "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)")
     .addOption(new Option('--per-class <n>', 'use at most n samples per class').argParser(int(2)))
     .addOption(
       new Option('--held-out <fraction>', 'share of each class held out')
