@@ -8,7 +8,6 @@ import { FolderDataset, type SkippedFile } from '../data/folder.js';
 import { MemoryDataset } from '../data/memory.js';
 import { mnistSplit } from '../data/mnist.js';
 import { stratifiedSplit } from '../data/split.js';
-import { progress } from '../util/progress.js';
 
 /** Where the samples come from. */
 export type ToyDataSpec =
@@ -37,6 +36,14 @@ export type ToyDataSpec =
       readonly perClass?: number;
     };
 
+/** Progress of loading: decoding a folder's images, or embedding its faces. */
+export interface DataProgress {
+  readonly stage: 'decode' | 'embed';
+  /** Files done so far, of `total`. */
+  readonly done: number;
+  readonly total: number;
+}
+
 /** Both sides of the split, and what was left out. */
 export interface ToyData {
   readonly train: Dataset;
@@ -57,12 +64,13 @@ export interface ToyData {
  * Load and split the data.
  * @param heldOutFraction share of every class held out
  * @param seed split seed
+ * @param onProgress called as folder images are decoded or faces embedded (MNIST: never)
  */
 export async function loadToyData(
   spec: ToyDataSpec,
   heldOutFraction: number,
   seed: number,
-  quiet = false,
+  onProgress?: (p: DataProgress) => void,
 ): Promise<ToyData> {
   if (spec.kind === 'mnist') {
     const { train, heldOut } = mnistSplit({
@@ -83,15 +91,11 @@ export async function loadToyData(
     };
   }
   if (spec.kind === 'folder') {
-    const bar = progress('decode', 1, { quiet });
     const all = await FolderDataset.open(spec.root, {
       size: spec.size,
       crop: spec.crop,
-      onProgress: (done, total) => {
-        bar.update(done, {});
-        if (done === total) bar.stop();
-      },
-    }).finally(() => bar.stop());
+      onProgress: (done, total) => onProgress?.({ stage: 'decode', done, total }),
+    });
     const capped = capPerClass(all.labels, spec.perClass);
     const pool = capped ? all.subset(capped) : all;
     const { train, heldOut } = stratifiedSplit(pool.labels, heldOutFraction, seed);
@@ -106,7 +110,7 @@ export async function loadToyData(
       close: () => all.close(),
     };
   }
-  return loadFeatures(spec, heldOutFraction, seed, quiet);
+  return loadFeatures(spec, heldOutFraction, seed, onProgress);
 }
 
 /** Indices keeping at most `perClass` samples of each class (the first ones), or null for all. */
@@ -153,7 +157,7 @@ async function loadFeatures(
   spec: Extract<ToyDataSpec, { kind: 'features' }>,
   heldOutFraction: number,
   seed: number,
-  quiet: boolean,
+  onProgress: ((p: DataProgress) => void) | undefined,
 ): Promise<ToyData> {
   // Only the listing is needed: the face pipeline decodes, detects and aligns each image itself.
   const listing = await FolderDataset.open(spec.root, { workers: 0, cache: false, validate: false });
@@ -163,12 +167,12 @@ async function loadFeatures(
     recognizer: parseRecognizerSpec(spec.recognizer),
     detector: spec.detector ? parseDetectorSpec(spec.detector) : undefined,
   });
-  const bar = progress('embed faces', files.size, { quiet });
   let results: Awaited<ReturnType<typeof pipeline.embedMany>>;
   try {
-    results = await pipeline.embedMany(files.paths, { onProgress: (done) => bar.update(done) });
+    results = await pipeline.embedMany(files.paths, {
+      onProgress: (done, total) => onProgress?.({ stage: 'embed', done, total }),
+    });
   } finally {
-    bar.stop();
     await pipeline.dispose();
   }
   const skipped: SkippedFile[] = [];

@@ -9,7 +9,9 @@ import type { BackboneSpec } from '../nn/index.js';
 import {
   type EpochRecord,
   type Model,
+  type StepRecord,
   type TrainConfig,
+  type TrainOptions,
   embedDataset,
   train as trainModel,
 } from '../train/index.js';
@@ -27,6 +29,13 @@ export interface ToyTraining {
    * so from random centres ArcFace often traps two classes in one sector; the warm-up orders them.
    */
   readonly warmupEpochs: number;
+  /**
+   * Whether the warm-up's softmax has a bias. Without one its decision regions are sectors around
+   * the origin, so the classes it orders are already apart by angle when ArcFace takes over; with
+   * one, a CNN may separate classes by radius instead (one class at the centre), which ArcFace's
+   * normalised features cannot undo.
+   */
+  readonly warmupBias: boolean;
   readonly batchSize: number;
   /** SGD with momentum 0.9, or AdamW; both with a cosine decay after a one-epoch warm-up. */
   readonly optimizer: 'sgd' | 'adamw';
@@ -51,8 +60,41 @@ export interface ToyTraining {
   readonly augment: boolean;
   /** ONNX Runtime threads (default: all cores). */
   readonly threads?: number;
-  readonly quiet?: boolean;
+  /** Called after every training step and every epoch (for a progress display; not recorded). */
+  readonly onProgress?: (p: TrainingProgress) => void;
 }
+
+/** The two ways the toy trains the same network. */
+export type ToyMethod = 'softmax' | 'arcface';
+
+/**
+ * Where one method's training stands. Steps and epochs count over the method's whole run, so
+ * ArcFace's softmax warm-up and margin epochs form one sequence of `totalSteps` steps.
+ */
+export type TrainingProgress =
+  | {
+      readonly kind: 'step';
+      readonly method: ToyMethod;
+      /** The loss that trains this step (ArcFace's warm-up epochs train with softmax). */
+      readonly phase: ToyMethod;
+      /** 1-based step of `totalSteps`. */
+      readonly step: number;
+      readonly totalSteps: number;
+      /** 1-based epoch of `epochs`. */
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly loss: number;
+      /** Share of the batch classified correctly before the step's update. */
+      readonly accuracy: number;
+    }
+  | {
+      readonly kind: 'epoch';
+      readonly method: ToyMethod;
+      /** 1-based epoch just finished, of `epochs`. */
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly heldOutAccuracy: number;
+    };
 
 /** One training epoch as drawn in the curves. */
 export interface CurvePoint {
@@ -125,7 +167,7 @@ export async function trainSoftmax(
   t: ToyTraining,
 ): Promise<MethodOutcome> {
   const config = trainConfig(t, presets.softmax(), t.epochs, stepsPerEpoch(trainSet, t));
-  const r = await trainModel(trainSet, config, { validation: heldOut, quiet: t.quiet, threads: t.threads });
+  const r = await trainModel(trainSet, config, trainOptions(t, heldOut, 'softmax', 'softmax', 0, trainSet));
   return measure(r.model, heldOut, r.epochs.map(curvePoint('softmax', 0)));
 }
 
@@ -137,15 +179,15 @@ export async function trainArcface(
 ): Promise<MethodOutcome> {
   const head = presets.arcface({ s: t.scale, m2: t.margin });
   const warm = Math.min(t.warmupEpochs, t.epochs - 1);
-  const opts = { validation: heldOut, quiet: t.quiet, threads: t.threads };
   if (warm <= 0) {
+    const opts = trainOptions(t, heldOut, 'arcface', 'arcface', 0, trainSet);
     const r = await trainModel(trainSet, trainConfig(t, head, t.epochs, stepsPerEpoch(trainSet, t)), opts);
     return measure(r.model, heldOut, r.epochs.map(curvePoint('arcface', 0)));
   }
   const w = await trainModel(
     trainSet,
-    trainConfig(t, presets.softmax(), warm, stepsPerEpoch(trainSet, t)),
-    opts,
+    trainConfig(t, presets.softmax({ bias: t.warmupBias }), warm, stepsPerEpoch(trainSet, t)),
+    trainOptions(t, heldOut, 'arcface', 'softmax', 0, trainSet),
   );
   const dim = t.backbone.embeddingDim;
   const seen = await embedDataset(w.model, trainSet, { threads: t.threads });
@@ -155,12 +197,58 @@ export async function trainArcface(
   );
   const start = marginStart(w.model, centres, trainSet.numClasses, dim);
   const config = trainConfig(t, head, t.epochs - warm, stepsPerEpoch(trainSet, t), t.arcfaceLr);
-  const r = await trainFrom(trainSet, config, start, opts);
+  const r = await trainFrom(
+    trainSet,
+    config,
+    start,
+    trainOptions(t, heldOut, 'arcface', 'arcface', warm, trainSet),
+  );
   const curves = [...w.epochs.map(curvePoint('softmax', 0)), ...r.epochs.map(curvePoint('arcface', warm))];
   return measure(r.model, heldOut, curves);
 }
 
 const stepsPerEpoch = (ds: Dataset, t: ToyTraining): number => Math.floor(ds.size / t.batchSize);
+
+/**
+ * Trainer options of one training call within a method's run: no trainer progress bar (the caller
+ * draws its own from `onProgress`), steps and epochs shifted by the `epochOffset` epochs before it.
+ */
+function trainOptions(
+  t: ToyTraining,
+  heldOut: Dataset,
+  method: ToyMethod,
+  phase: ToyMethod,
+  epochOffset: number,
+  trainSet: Dataset,
+): Omit<TrainOptions, 'resume'> {
+  const report = t.onProgress;
+  const spe = stepsPerEpoch(trainSet, t);
+  const base = { validation: heldOut, quiet: true, threads: t.threads };
+  if (!report) return base;
+  return {
+    ...base,
+    onStep: (r: StepRecord) =>
+      report({
+        kind: 'step',
+        method,
+        phase,
+        step: epochOffset * spe + r.step,
+        totalSteps: t.epochs * spe,
+        epoch: epochOffset + r.epoch + 1,
+        epochs: t.epochs,
+        loss: r.loss,
+        accuracy: r.accuracy,
+      }),
+    onEpoch: (r: EpochRecord) =>
+      report({
+        kind: 'epoch',
+        method,
+        epoch: epochOffset + r.epoch + 1,
+        epochs: t.epochs,
+        heldOutAccuracy: r.valAccuracy ?? Number.NaN,
+      }),
+  };
+}
 
 /** Share of each class's held-out features, nearest its centre, that the core gap covers. */
 export const CORE_COVERAGE = 0.9;

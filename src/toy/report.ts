@@ -61,7 +61,7 @@ export interface ToyReport {
     readonly heldOutFraction: number;
     readonly skipped: readonly { readonly path: string; readonly reason: string }[];
   };
-  readonly training: Omit<ToyTraining, 'quiet' | 'threads'>;
+  readonly training: Omit<ToyTraining, 'onProgress' | 'threads'>;
   readonly definitions: Readonly<Record<string, string>>;
   readonly methods: Readonly<Record<MethodName, MethodReport>>;
   readonly files: readonly string[];

@@ -2,12 +2,23 @@
 import { resolve } from 'node:path';
 import { DEFAULT_RECOGNIZER } from '../face/index.js';
 import type { BackboneSpec } from '../nn/index.js';
-import { type ToyDataSpec, loadToyData } from './data.js';
-import { CORE_COVERAGE, type ToyTraining, trainArcface, trainSoftmax } from './experiment.js';
+import { type DataProgress, type ToyDataSpec, loadToyData } from './data.js';
+import {
+  CORE_COVERAGE,
+  type ToyMethod,
+  type ToyTraining,
+  type TrainingProgress,
+  trainArcface,
+  trainSoftmax,
+} from './experiment.js';
+import { checkOutputDir } from './out-dir.js';
 import { type ToyReport, DEFINITIONS, methodReport, writeToyReport } from './report.js';
 
-/** Backbones the toy can train to 2-D: the small CNN, an MLP, or a linear map (for embeddings). */
-export const TOY_BACKBONES = ['small-cnn', 'mlp', 'linear'] as const;
+/**
+ * Backbones the toy can train to 2-D: a slim LeNet++ (MNIST), the small CNN (--data images), an MLP
+ * (--features), or a linear map.
+ */
+export const TOY_BACKBONES = ['lenet++', 'small-cnn', 'mlp', 'linear'] as const;
 export type ToyBackbone = (typeof TOY_BACKBONES)[number];
 
 export interface ToyOptions {
@@ -21,10 +32,12 @@ export interface ToyOptions {
   readonly features?: string | true;
   /** Face detector spec for --features (default: the face pipeline's). */
   readonly detector?: string;
-  /** Default: mlp for MNIST and for --features, small-cnn for --data images. */
+  /** Default: lenet++ for MNIST, small-cnn for --data images, mlp for --features. */
   readonly backbone?: ToyBackbone;
   readonly epochs?: number;
   readonly warmupEpochs?: number;
+  /** Give ArcFace's softmax warm-up a bias (default false: see ToyTraining.warmupBias). */
+  readonly warmupBias?: boolean;
   readonly seed?: number;
   readonly scale?: number;
   readonly margin?: number;
@@ -46,8 +59,30 @@ export interface ToyOptions {
   /** Report folder (default ./reports/toy-<timestamp>). */
   readonly out?: string;
   readonly threads?: number;
-  readonly quiet?: boolean;
+  /** Called as the run advances (for a progress display; the library itself prints nothing). */
+  readonly onProgress?: (p: ToyProgress) => void;
 }
+
+/**
+ * What `runToy` reports while it works, in order: `data` while a folder is decoded or faces are
+ * embedded, `loaded` once, then per method one `method` followed by its `step` and `epoch` events.
+ */
+export type ToyProgress =
+  | ({ readonly kind: 'data' } & DataProgress)
+  | {
+      readonly kind: 'loaded';
+      readonly description: string;
+      readonly trainSize: number;
+      readonly heldOutSize: number;
+    }
+  | {
+      readonly kind: 'method';
+      readonly method: ToyMethod;
+      /** One line saying what trains, e.g. "ArcFace (s = 8, m = 0.3), 30 epochs, ...". */
+      readonly title: string;
+      readonly totalSteps: number;
+    }
+  | TrainingProgress;
 
 /**
  * Defaults, chosen by measurement on MNIST 0-7 (MLP, seeds 0, 1, 2).
@@ -66,6 +101,7 @@ export interface ToyOptions {
 export const TOY_DEFAULTS = {
   epochs: 30,
   warmupEpochs: 5,
+  warmupBias: false,
   seed: 0,
   /** ArcFace scale s: see above; 16 and more make 2-D training on pixels unstable. */
   scale: 8,
@@ -90,6 +126,19 @@ export const TOY_DEFAULTS = {
   crop: 0.5,
 } as const;
 
+/**
+ * The toy's LeNet++: the shape of Wen et al.'s (three stages of convolution + PReLU + 2x2 max
+ * pooling, FC to 2-D), slimmed so `npm start` trains both methods in minutes on 2 cores.
+ */
+export const TOY_LENET: BackboneSpec = {
+  name: 'lenet++',
+  embeddingDim: 2,
+  channels: [16, 32, 64],
+  convsPerStage: 1,
+  kernel: 3,
+  batchNorm: true,
+};
+
 export interface ToyRun {
   readonly dir: string;
   readonly report: ToyReport;
@@ -97,6 +146,8 @@ export interface ToyRun {
 
 function backboneSpec(name: ToyBackbone): BackboneSpec {
   switch (name) {
+    case 'lenet++':
+      return TOY_LENET;
     case 'small-cnn':
       return { name: 'small-cnn', embeddingDim: 2 };
     case 'mlp':
@@ -117,7 +168,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
   // Measured defaults: on the mnist package's ~800 training digits per class the MLP generalises
   // better than the small CNN (and is ~6x faster); face crops need the CNN; embeddings the MLP.
   const backbone =
-    opts.backbone ?? (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'mlp');
+    opts.backbone ?? (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
   const scale = opts.scale ?? (opts.features ? TOY_DEFAULTS.withFeatures.scale : o.scale);
   const spec: ToyDataSpec = opts.features
     ? {
@@ -133,15 +184,18 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
           kind: 'mnist',
           digits: [0, 1, 2, 3, 4, 5, 6, 7],
           perClass: opts.perClass,
-          augment: opts.augment ?? backbone === 'small-cnn',
+          augment: opts.augment ?? (backbone === 'lenet++' || backbone === 'small-cnn'),
         };
   const dir = resolve(opts.out ?? `reports/toy-${timestamp()}`);
-  const data = await loadToyData(spec, o.heldOutFraction, o.seed, opts.quiet);
+  await checkOutputDir(dir);
+  const report = opts.onProgress;
+  const data = await loadToyData(spec, o.heldOutFraction, o.seed, (p) => report?.({ kind: 'data', ...p }));
   try {
     const training: ToyTraining = {
       backbone: backboneSpec(backbone),
       epochs: o.epochs,
       warmupEpochs: o.warmupEpochs,
+      warmupBias: o.warmupBias,
       batchSize: Math.min(o.batchSize, data.train.size),
       optimizer: o.optimizer,
       lr: o.lr,
@@ -152,23 +206,34 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       seed: o.seed,
       augment: data.augment,
       threads: opts.threads,
-      quiet: opts.quiet,
+      onProgress: report,
     };
-    // Progress goes to stderr so stdout keeps only the summary line.
-    const say = (line: string): void => {
-      if (!opts.quiet) process.stderr.write(`${line}\n`);
-    };
-    say(`toy: ${data.description}; ${data.train.size} training, ${data.heldOut.size} held-out samples`);
-    say(`toy: softmax (FC with bias), ${o.epochs} epochs`);
+    const totalSteps = o.epochs * Math.floor(data.train.size / training.batchSize);
+    report?.({
+      kind: 'loaded',
+      description: data.description,
+      trainSize: data.train.size,
+      heldOutSize: data.heldOut.size,
+    });
+    report?.({
+      kind: 'method',
+      method: 'softmax',
+      title: `softmax (FC with bias), ${o.epochs} epochs`,
+      totalSteps,
+    });
     const softmax = await trainSoftmax(data.train, data.heldOut, training);
-    say(
-      `toy: ArcFace (s = ${scale}, m = ${o.margin}), ${o.epochs} epochs` +
+    report?.({
+      kind: 'method',
+      method: 'arcface',
+      title:
+        `ArcFace (s = ${scale}, m = ${o.margin}), ${o.epochs} epochs` +
         (o.warmupEpochs > 0 ? `, the first ${Math.min(o.warmupEpochs, o.epochs - 1)} with softmax` : ''),
-    );
+      totalSteps,
+    });
     const arcface = await trainArcface(data.train, data.heldOut, training);
     const names = data.classNames;
-    const { threads: _threads, quiet: _quiet, ...recorded } = training;
-    const report = await writeToyReport(
+    const { threads: _threads, onProgress: _onProgress, ...recorded } = training;
+    const written = await writeToyReport(
       dir,
       {
         experiment: 'arcface toy: softmax vs ArcFace on 2-D features',
@@ -189,7 +254,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       },
       { softmax, arcface },
     );
-    return { dir, report };
+    return { dir, report: written };
   } finally {
     await data.close();
   }

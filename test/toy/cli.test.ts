@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,20 @@ describe('arcface toy command', () => {
     expect(report.data.heldOutSize).toBe(8 * 8);
   });
 
+  it('refuses an --out that is an existing file before it loads or trains anything', async () => {
+    const file = join(root, 'taken.txt');
+    await writeFile(file, 'not a folder');
+    const err = await run(process.execPath, ['bin/arcface.mjs', 'toy', '--out', file], { cwd: repo }).catch(
+      (e: unknown) => e as { code: number; stdout: string; stderr: string },
+    );
+    expect(err).toMatchObject({ code: 2, stdout: '' });
+    const { stderr } = err as { stderr: string };
+    expect(stderr).toContain(`cannot write the report to ${file}: it exists and is not a folder`);
+    // Without --quiet the run names its data before training; nothing of that was printed.
+    expect(stderr).not.toContain('held-out samples');
+    expect(await readFile(file, 'utf8')).toBe('not a folder');
+  });
+
   it('rejects --features without --data', async () => {
     await expect(runToy({ features: 'onnx:/nowhere.onnx', out: join(root, 'x') })).rejects.toThrow(/--data/);
   });
@@ -64,7 +78,6 @@ describe('arcface toy command', () => {
         epochs: 3,
         warmupEpochs: 1,
         batchSize: 8,
-        quiet: true,
         out: join(root, 'folder'),
       });
       expect(report.data.classes).toEqual(['person_0', 'person_1', 'person_2']);

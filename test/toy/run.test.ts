@@ -4,19 +4,20 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIGURE_SIZES, type ToyReport } from '../../src/toy/report.js';
-import { runToy } from '../../src/toy/run.js';
+import { type ToyProgress, runToy } from '../../src/toy/run.js';
 
 // A short MNIST run: 400 digits per class, an MLP to 2-D, 20 epochs (ArcFace: 5 of softmax first).
 // About 10-20 s on a 2-core machine.
-const SHORT = { perClass: 400, epochs: 20, warmupEpochs: 5, seed: 0, quiet: true } as const;
+const SHORT = { backbone: 'mlp', perClass: 400, epochs: 20, warmupEpochs: 5, seed: 0 } as const;
 
 let root: string;
 let report: ToyReport;
 let dir: string;
+const events: ToyProgress[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'arcface-toy-'));
-  ({ report, dir } = await runToy({ ...SHORT, out: join(root, 'a') }));
+  ({ report, dir } = await runToy({ ...SHORT, out: join(root, 'a'), onProgress: (p) => events.push(p) }));
 });
 
 afterAll(async () => {
@@ -66,6 +67,33 @@ describe('arcface toy on MNIST (short run)', () => {
       // Not blank: the points and rays put colour on the white page.
       expect(stats.channels[0].min).toBeLessThan(100);
     }
+  });
+
+  it('reports its progress through the callback: data, then each method with every step and epoch', () => {
+    const kinds = events.map((e) => e.kind);
+    expect(kinds[0]).toBe('loaded');
+    const methods = events.filter((e) => e.kind === 'method');
+    expect(methods.map((m) => m.method)).toEqual(['softmax', 'arcface']);
+    const stepsPerEpoch = Math.floor((8 * 320) / 64);
+    for (const m of ['softmax', 'arcface'] as const) {
+      const steps = events.filter((e) => e.kind === 'step' && e.method === m);
+      expect(steps.map((e) => (e.kind === 'step' ? e.step : 0))).toEqual(
+        Array.from({ length: SHORT.epochs * stepsPerEpoch }, (_, i) => i + 1),
+      );
+      expect(steps.every((e) => e.kind === 'step' && e.totalSteps === SHORT.epochs * stepsPerEpoch)).toBe(
+        true,
+      );
+      const epochs = events.filter((e) => e.kind === 'epoch' && e.method === m);
+      expect(epochs.map((e) => (e.kind === 'epoch' ? e.epoch : 0))).toEqual(
+        Array.from({ length: SHORT.epochs }, (_, i) => i + 1),
+      );
+      // The last epoch's held-out accuracy is the one the report gives.
+      const last = epochs[epochs.length - 1];
+      expect(last.kind === 'epoch' && last.heldOutAccuracy).toBeCloseTo(report.methods[m].heldOutAccuracy, 3);
+    }
+    // ArcFace's warm-up epochs are reported as softmax-trained steps of the ArcFace run.
+    const warm = events.filter((e) => e.kind === 'step' && e.method === 'arcface' && e.phase === 'softmax');
+    expect(warm).toHaveLength(SHORT.warmupEpochs * stepsPerEpoch);
   });
 
   it('is deterministic: the same seed gives the same report.json', async () => {

@@ -7,7 +7,15 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { integer, numberIn } from '../parse.js';
 import { DEFAULT_DETECTOR, DEFAULT_RECOGNIZER } from '../../face/index.js';
 import { type MethodReport } from '../../toy/report.js';
-import { TOY_BACKBONES, TOY_DEFAULTS, type ToyBackbone, type ToyOptions, runToy } from '../../toy/run.js';
+import {
+  TOY_BACKBONES,
+  TOY_DEFAULTS,
+  type ToyBackbone,
+  type ToyOptions,
+  type ToyProgress,
+  runToy,
+} from '../../toy/run.js';
+import { type Progress, progress } from '../../util/progress.js';
 
 const int = integer;
 const positive = numberIn(0, Infinity, '()');
@@ -21,8 +29,59 @@ const backbone = (v: string): ToyBackbone => {
   return v as ToyBackbone;
 };
 
-interface CliOptions extends Omit<ToyOptions, 'heldOutFraction'> {
+interface CliOptions extends Omit<ToyOptions, 'heldOutFraction' | 'onProgress'> {
   heldOut?: number;
+  quiet: boolean;
+}
+
+/**
+ * Draws the run's progress on stderr: a bar while images are decoded or faces embedded, a line
+ * naming the data and each method, and a bar per method (epoch, loss, training and held-out
+ * accuracy). `quiet` keeps stderr silent; bars draw only on a terminal.
+ */
+function progressDisplay(quiet: boolean): { onProgress: (p: ToyProgress) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  let lastHeldOut = '';
+  const stop = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const say = (text: string): void => {
+    stop();
+    if (!quiet) process.stderr.write(`${text}\n`);
+  };
+  const onProgress = (p: ToyProgress): void => {
+    switch (p.kind) {
+      case 'data':
+        bar ??= progress(p.stage === 'decode' ? 'decode images' : 'embed faces', p.total, { quiet });
+        bar.update(p.done);
+        if (p.done >= p.total) stop();
+        break;
+      case 'loaded':
+        say(`toy: ${p.description}; ${p.trainSize} training, ${p.heldOutSize} held-out samples`);
+        break;
+      case 'method':
+        say(`toy: ${p.title}`);
+        lastHeldOut = '';
+        bar = progress(p.method === 'softmax' ? 'softmax' : 'ArcFace', p.totalSteps, {
+          quiet,
+          fields: ['epoch', 'loss', 'acc', 'heldOut'],
+        });
+        break;
+      case 'step':
+        bar?.update(p.step, {
+          epoch: `${p.epoch}/${p.epochs}${p.phase !== p.method ? ' (softmax warm-up)' : ''}`,
+          loss: p.loss.toFixed(3),
+          acc: p.accuracy.toFixed(3),
+          heldOut: lastHeldOut,
+        });
+        break;
+      case 'epoch':
+        lastHeldOut = pct(p.heldOutAccuracy);
+        break;
+    }
+  };
+  return { onProgress, stop };
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
@@ -53,7 +112,7 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--backbone <name>',
-        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: mlp for MNIST and with --features, small-cnn with --data)`,
+        `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: lenet++ for MNIST, small-cnn with --data, mlp with --features)`,
       ).argParser(backbone),
     )
     .addOption(new Option('--epochs <n>', 'epochs per method').argParser(int(1)).default(d.epochs))
@@ -96,8 +155,9 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option('--weight-decay <wd>', 'weight decay').argParser(nonNegative).default(d.weightDecay),
     )
-    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with small-cnn)')
+    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)')
     .option('--no-augment', 'MNIST: no shifts')
+    .option('--warmup-bias', "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)")
     .addOption(new Option('--per-class <n>', 'use at most n samples per class').argParser(int(2)))
     .addOption(
       new Option('--held-out <fraction>', 'share of each class held out')
@@ -119,8 +179,13 @@ export function registerToyCommand(program: Command): void {
     .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(int(1)))
     .option('--quiet', 'no progress bars', false)
     .action(async (cli: CliOptions) => {
-      const { heldOut, ...rest } = cli;
-      const { dir, report } = await runToy({ ...rest, heldOutFraction: heldOut });
+      const { heldOut, quiet, ...rest } = cli;
+      const display = progressDisplay(quiet);
+      const { dir, report } = await runToy({
+        ...rest,
+        heldOutFraction: heldOut,
+        onProgress: display.onProgress,
+      }).finally(display.stop);
       const where = relative(process.cwd(), dir) || '.';
       console.log(
         `toy: ${line('softmax', report.methods.softmax)} | ${line('ArcFace', report.methods.arcface)} | ` +

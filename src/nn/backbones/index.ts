@@ -3,6 +3,7 @@ import { sizeOf } from '../../engine/index.js';
 import type { Module } from '../module.js';
 import { Mlp } from './mlp.js';
 import { SmallCnn } from './small-cnn.js';
+import { LeNetPlus } from './lenet-plus.js';
 import { MobileFaceNet } from './mobilefacenet.js';
 import { IResNet } from './iresnet.js';
 
@@ -21,6 +22,14 @@ export type BackboneSpec =
       readonly batchNorm?: boolean;
     }
   | {
+      readonly name: 'lenet++';
+      readonly embeddingDim: number;
+      readonly channels?: readonly [number, number, number];
+      readonly convsPerStage?: number;
+      readonly kernel?: number;
+      readonly batchNorm?: boolean;
+    }
+  | {
       readonly name: 'mobilefacenet';
       readonly embeddingDim: number;
       readonly scale?: number;
@@ -33,6 +42,7 @@ export type BackboneName = BackboneSpec['name'];
 export const BACKBONES: readonly BackboneName[] = [
   'mlp',
   'small-cnn',
+  'lenet++',
   'mobilefacenet',
   'iresnet18',
   'iresnet50',
@@ -47,6 +57,8 @@ export function createBackbone(spec: BackboneSpec, sampleShape: readonly number[
       return new Mlp(sizeOf(sampleShape), spec);
     case 'small-cnn':
       return new SmallCnn(sampleShape, spec);
+    case 'lenet++':
+      return new LeNetPlus(sampleShape, spec);
     case 'mobilefacenet':
       return new MobileFaceNet(sampleShape, spec);
     case 'iresnet18':
