@@ -438,6 +438,9 @@ export function clusterGraph(
   return toClustering(raw, minSize);
 }
 
+/** The method `arcface cluster` uses unless told otherwise: chosen by measurement on LFW (docs/CLUSTERING.md). */
+export const DEFAULT_CLUSTER_METHOD: ClusterMethod = 'average';
+
 /** Default neighbours per face: enough that a person's photos stay linked, small enough for O(n k) memory. */
 export const DEFAULT_NEIGHBOURS = 32;
 
@@ -453,4 +456,36 @@ export async function clusterEmbeddings(
 ): Promise<Clustering> {
   const g = await neighbourGraph(normed, dim, opts.k ?? DEFAULT_NEIGHBOURS, opts);
   return clusterGraph(g, normed, dim, opts);
+}
+
+/**
+ * Subtract the rows' mean and L2-normalise again. Some recognisers' embeddings share a large common
+ * component (face-api's ResNet-34: impostor cosines average about 0.8), which compresses every similarity
+ * into a narrow band near 1; removing it is unsupervised (it uses no labels) and spreads them out.
+ * Thresholds measured on raw embeddings do not apply to centred ones.
+ * @param normed [n, dim] unit rows; returns a new array
+ */
+export function centerRows(normed: Float32Array, dim: number): Float32Array {
+  const n = normed.length / dim;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`centerRows: ${normed.length} floats do not make rows of ${dim}`);
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += normed[i * dim + k] / n;
+  const out = new Float32Array(normed.length);
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let k = 0; k < dim; k++) {
+      const v = normed[i * dim + k] - mean[k];
+      out[i * dim + k] = v;
+      ss += v * v;
+    }
+    // A row equal to the mean (one row, or all rows identical) has no direction left: keep it as it was.
+    if (!(ss > 1e-12)) {
+      out.set(normed.subarray(i * dim, (i + 1) * dim), i * dim);
+      continue;
+    }
+    const inv = 1 / Math.sqrt(ss);
+    for (let k = 0; k < dim; k++) out[i * dim + k] *= inv;
+  }
+  return out;
 }

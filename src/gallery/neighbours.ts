@@ -81,3 +81,16 @@ export async function neighbourGraph(
   }
   return { n, k: kk, index, score };
 }
+
+/** The same graph keeping only each row's first `k` neighbours (lists are sorted, so this is the k-NN graph). */
+export function truncateGraph(g: NeighbourGraph, k: number): NeighbourGraph {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`truncateGraph: k must be an integer >= 1, got ${k}`);
+  if (k >= g.k) return g;
+  const index = new Int32Array(g.n * k);
+  const score = new Float32Array(g.n * k);
+  for (let i = 0; i < g.n; i++) {
+    index.set(g.index.subarray(i * g.k, i * g.k + k), i * k);
+    score.set(g.score.subarray(i * g.k, i * g.k + k), i * k);
+  }
+  return { n: g.n, k, index, score };
+}
