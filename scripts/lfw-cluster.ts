@@ -92,11 +92,11 @@ const run = (name: string, param: string, opts: ClusterOptions, kUsed = graph.k)
 };
 
 const sims = args.center
-  ? [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
-  : [0.9, 0.91, calibrated, 0.92, 0.93, 0.94, 0.95];
+  ? [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65]
+  : [0.93, 0.94, 0.95, 0.955, 0.96, 0.965, 0.97];
 const avgSims = args.center
-  ? [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
-  : [0.82, 0.84, 0.86, 0.88, 0.89, 0.9, 0.91, calibrated, 0.92];
+  ? [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
+  : [0.9, calibrated, 0.92, 0.925, 0.93, 0.935, 0.94, 0.95];
 const methods: [ClusterMethod, readonly number[]][] = [
   ['components', sims],
   ['whispers', sims],
@@ -108,9 +108,9 @@ for (const [method, ts] of methods) {
     run(method === 'dbscan' ? 'dbscan (minPts 3)' : method, `${t}`, { method, threshold: t, minPoints: 3 });
   }
 }
-for (const kr of [10, 20, 40]) {
+for (const kr of [5, 10, 20, 40]) {
   if (kr > graph.k) continue;
-  for (const r of [1, 1.4, 1.8, 2.2]) {
+  for (const r of [0.3, 0.6, 1, 1.4]) {
     run('rank-order', `k ${kr}, D < ${r}`, { method: 'rank-order', rankThreshold: r }, kr);
   }
 }

@@ -29,10 +29,10 @@ except ImportError as err:  # pragma: no cover - depends on the machine
     print(json.dumps({'skipped': f'scikit-learn is not installed ({err}): apt install python3-sklearn'}))
     sys.exit(0)
 
-DBSCAN_THRESHOLDS = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
-AVERAGE_THRESHOLDS = [0.82, 0.84, 0.86, 0.88, 0.89, 0.90, 0.91, 0.92, 0.93]
-CENTERED_DBSCAN = [0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
-CENTERED_AVERAGE = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
+DBSCAN_THRESHOLDS = [0.93, 0.94, 0.95, 0.955, 0.96, 0.965, 0.97]
+AVERAGE_THRESHOLDS = [0.90, 0.913, 0.92, 0.925, 0.93, 0.935, 0.94, 0.95]
+CENTERED_DBSCAN = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65]
+CENTERED_AVERAGE = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
 
 
 def load(path):

@@ -77,33 +77,47 @@ interface Adjacency {
 
 /** Edges of the k-NN graph with similarity >= threshold, made symmetric (i lists j or j lists i). */
 function thresholdedAdjacency(g: NeighbourGraph, threshold: number): Adjacency {
-  const degree = new Int32Array(g.n);
-  const a: number[] = [];
-  const b: number[] = [];
-  const w: number[] = [];
-  for (let i = 0; i < g.n; i++) {
-    for (let t = i * g.k; t < (i + 1) * g.k; t++) {
-      if (g.score[t] < threshold) break;
-      a.push(i, g.index[t]);
-      b.push(g.index[t], i);
-      w.push(g.score[t], g.score[t]);
+  const { n, k } = g;
+  // Both directions of every kept edge, bucketed by row (counting sort), then each row sorted and deduplicated.
+  const count = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    for (let t = i * k; t < (i + 1) * k && g.score[t] >= threshold; t++) {
+      count[i + 1]++;
+      count[g.index[t] + 1]++;
     }
   }
-  const order = Array.from({ length: a.length }, (_, e) => e).sort((x, y) => a[x] - a[y] || b[x] - b[y]);
-  const keep: number[] = [];
-  for (const e of order) {
-    const last = keep[keep.length - 1];
-    if (last !== undefined && a[last] === a[e] && b[last] === b[e]) continue;
-    keep.push(e);
-    degree[a[e]]++;
+  for (let i = 0; i < n; i++) count[i + 1] += count[i];
+  const fill = count.slice(0, n);
+  const rawNeighbour = new Int32Array(count[n]);
+  const rawWeight = new Float32Array(count[n]);
+  for (let i = 0; i < n; i++) {
+    for (let t = i * k; t < (i + 1) * k && g.score[t] >= threshold; t++) {
+      const j = g.index[t];
+      rawNeighbour[fill[i]] = j;
+      rawWeight[fill[i]++] = g.score[t];
+      rawNeighbour[fill[j]] = i;
+      rawWeight[fill[j]++] = g.score[t];
+    }
   }
-  const start = new Int32Array(g.n + 1);
-  for (let i = 0; i < g.n; i++) start[i + 1] = start[i] + degree[i];
-  return {
-    start,
-    neighbour: Int32Array.from(keep, (e) => b[e]),
-    weight: Float32Array.from(keep, (e) => w[e]),
-  };
+  const start = new Int32Array(n + 1);
+  const neighbour = new Int32Array(count[n]);
+  const weight = new Float32Array(count[n]);
+  let out = 0;
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    order.length = 0;
+    for (let e = count[i]; e < count[i + 1]; e++) order.push(e);
+    order.sort((x, y) => rawNeighbour[x] - rawNeighbour[y]);
+    let last = -1;
+    for (const e of order) {
+      if (rawNeighbour[e] === last) continue;
+      last = rawNeighbour[e];
+      neighbour[out] = last;
+      weight[out++] = rawWeight[e];
+    }
+    start[i + 1] = out;
+  }
+  return { start, neighbour: neighbour.slice(0, out), weight: weight.slice(0, out) };
 }
 
 /** Union-find with path halving and union by size. */
