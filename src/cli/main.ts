@@ -4,6 +4,7 @@ import { registerFaceCommands } from './commands/face.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
+import { registerClusterCommand } from './commands/cluster.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerTrainCommands(program);
   registerToyCommand(program);
+  registerClusterCommand(program);
   return program;
 }
 
