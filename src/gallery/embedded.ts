@@ -44,7 +44,10 @@ function wrap(pg: PGlite): SqlDatabase {
  * @throws GalleryError 'locked' when another process has the directory open, 'schema-newer', 'bad-input' when
  *   `dir` is a file or a non-empty directory that is not a gallery.
  */
-export async function openEmbeddedGallery(dir?: string, opts: SqlStoreOptions = {}): Promise<SqlGalleryStore> {
+export async function openEmbeddedGallery(
+  dir?: string,
+  opts: SqlStoreOptions = {},
+): Promise<SqlGalleryStore> {
   let lock: DirLock | undefined;
   let dataDir: string | undefined;
   const where = dir === undefined ? 'memory' : resolve(dir);

@@ -7,7 +7,10 @@ import type { GalleryStore } from './types.js';
 
 /** Where the gallery lives when no `--db` is given: `$XDG_DATA_HOME/arcface-ts/gallery` (~/.local/share/…). */
 export function defaultGalleryDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.length > 0 ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  const base =
+    env.XDG_DATA_HOME && env.XDG_DATA_HOME.length > 0
+      ? env.XDG_DATA_HOME
+      : join(homedir(), '.local', 'share');
   return join(base, 'arcface-ts', 'gallery');
 }
 

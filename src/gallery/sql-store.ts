@@ -180,7 +180,8 @@ export class SqlGalleryStore implements GalleryStore {
   private async subjectRow(q: SqlQueries, ref: SubjectRef): Promise<Subject> {
     const w = refWhere(ref, 1);
     const [row] = await q.query(`SELECT ${SUBJECT_COLUMNS} FROM subjects s WHERE s.${w.sql}`, [w.value]);
-    if (!row) throw new GalleryError('not-found', `no ${describeRef(ref)} in the gallery at ${this.location}`);
+    if (!row)
+      throw new GalleryError('not-found', `no ${describeRef(ref)} in the gallery at ${this.location}`);
     return toSubject(row);
   }
 
@@ -215,7 +216,10 @@ export class SqlGalleryStore implements GalleryStore {
   async listSubjects(opts: { limit?: number; offset?: number } = {}): Promise<Subject[]> {
     const limit = opts.limit ?? null;
     const offset = opts.offset ?? 0;
-    if ((limit !== null && !(Number.isInteger(limit) && limit >= 0)) || !(Number.isInteger(offset) && offset >= 0)) {
+    if (
+      (limit !== null && !(Number.isInteger(limit) && limit >= 0)) ||
+      !(Number.isInteger(offset) && offset >= 0)
+    ) {
       throw new GalleryError('bad-input', `bad page (limit ${limit}, offset ${offset}): integers >= 0`);
     }
     const rows = await this.live().query(
@@ -260,7 +264,11 @@ export class SqlGalleryStore implements GalleryStore {
   }
 
   /** Register a recogniser (first use fixes the gallery's model) and check the faces' embeddings against it. */
-  private async checkRecognizer(tx: SqlQueries, recognizer: string, faces: readonly NewFace[]): Promise<void> {
+  private async checkRecognizer(
+    tx: SqlQueries,
+    recognizer: string,
+    faces: readonly NewFace[],
+  ): Promise<void> {
     const dim = faces[0].embedding.length;
     if (typeof recognizer !== 'string' || recognizer.length === 0) {
       throw new GalleryError('bad-input', 'every face needs a recogniser id');
@@ -299,7 +307,10 @@ export class SqlGalleryStore implements GalleryStore {
       const seen = new Set<string>();
       for (const h of hashes) {
         if (seen.has(h)) {
-          throw new GalleryError('duplicate-image', `the same image (sha256 ${h.slice(0, 12)}…) is given twice`);
+          throw new GalleryError(
+            'duplicate-image',
+            `the same image (sha256 ${h.slice(0, 12)}…) is given twice`,
+          );
         }
         seen.add(h);
       }
@@ -365,7 +376,6 @@ export class SqlGalleryStore implements GalleryStore {
 
   async addFaces(ref: SubjectRef, faces: readonly NewFace[], opts: AddFacesOptions = {}): Promise<Face[]> {
     const added = await this.live().transaction(async (tx) => {
-      let subject: Subject;
       if (opts.create && typeof ref === 'string') {
         checkName(ref);
         // ON CONFLICT: two processes enrolling the same new name both end up adding to the one subject.
@@ -374,7 +384,7 @@ export class SqlGalleryStore implements GalleryStore {
           [ref, JSON.stringify(checkMetadata(opts.create.metadata ?? {}))],
         );
       }
-      subject = await this.subjectRow(tx, ref);
+      const subject = await this.subjectRow(tx, ref);
       return this.insertFaces(tx, subject, faces);
     });
     await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)));
@@ -412,7 +422,10 @@ export class SqlGalleryStore implements GalleryStore {
     return new Map(rows.map((r) => [String(r.h), { subject: String(r.name) }]));
   }
 
-  async findImages(recognizer: string, sha256s: readonly string[]): Promise<Map<string, { subject: string }>> {
+  async findImages(
+    recognizer: string,
+    sha256s: readonly string[],
+  ): Promise<Map<string, { subject: string }>> {
     return this.findImagesIn(this.live(), recognizer, sha256s);
   }
 
@@ -523,7 +536,7 @@ export class SqlGalleryStore implements GalleryStore {
   async *exportRecords(): AsyncIterable<GalleryRecord> {
     yield { type: 'gallery', format: 'arcface-ts-gallery', version: 1 };
     const page = 200;
-    for (let lastId = 0; ; ) {
+    for (let lastId = 0; ;) {
       const subjects = await this.live().query(
         `SELECT id, name, metadata, created_at FROM subjects WHERE id > $1 ORDER BY id LIMIT $2`,
         [lastId, page],
@@ -563,7 +576,9 @@ export class SqlGalleryStore implements GalleryStore {
     }
   }
 
-  async importRecords(records: AsyncIterable<GalleryRecord> | Iterable<GalleryRecord>): Promise<ImportSummary> {
+  async importRecords(
+    records: AsyncIterable<GalleryRecord> | Iterable<GalleryRecord>,
+  ): Promise<ImportSummary> {
     let subjects = 0;
     let faces = 0;
     let header = false;
