@@ -43,6 +43,13 @@ export interface SqlStoreOptions {
 /** Rows per INSERT statement: 12 parameters a face stays far below PostgreSQL's 65,535-parameter limit. */
 const INSERT_CHUNK = 500;
 
+/**
+ * An import commits every this many subjects (or faces, whichever comes first): a subject is never split across
+ * transactions, and large imports do not hold one huge transaction.
+ */
+const IMPORT_BATCH_SUBJECTS = 500;
+const IMPORT_BATCH_FACES = 5000;
+
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -294,10 +301,21 @@ export class SqlGalleryStore implements GalleryStore {
     for (const f of faces) checkEmbedding(f.embedding, expected, recognizer);
   }
 
-  private async insertFaces(tx: SqlQueries, subject: Subject, faces: readonly NewFace[]): Promise<Face[]> {
-    if (faces.length === 0) return [];
+  /** Insert faces of one or more subjects (already in `tx`), after checking models, embeddings and duplicates. */
+  private async insertFaces(
+    tx: SqlQueries,
+    items: readonly { readonly subject: Subject; readonly face: NewFace }[],
+  ): Promise<Face[]> {
+    if (items.length === 0) return [];
+    const faces = items.map((x) => x.face);
     const byModel = new Map<string, NewFace[]>();
-    for (const f of faces) byModel.set(f.recognizer, [...(byModel.get(f.recognizer) ?? []), f]);
+    for (const f of faces) {
+      const group = byModel.get(f.recognizer);
+      if (group) group.push(f);
+      else byModel.set(f.recognizer, [f]);
+    }
+    const ownerOf = new Map<string, string>();
+    for (const x of items) if (x.face.imageSha256) ownerOf.set(x.face.imageSha256, x.subject.name);
     for (const [recognizer, group] of byModel) {
       await this.checkRecognizer(tx, recognizer, group);
       const hashes = group.flatMap((f) => (f.imageSha256 ? [f.imageSha256] : []));
@@ -318,18 +336,19 @@ export class SqlGalleryStore implements GalleryStore {
       const first = held.entries().next();
       if (!first.done) {
         const [h, where] = first.value;
+        const mine = ownerOf.get(h);
         throw new GalleryError(
           'duplicate-image',
           `the image with sha256 ${h.slice(0, 12)}… is already enrolled` +
-            (where.subject === subject.name ? ` for '${subject.name}'` : ` as '${where.subject}'`),
+            (where.subject === mine ? ` for '${mine}'` : ` as '${where.subject}'`),
         );
       }
     }
     const out: Face[] = [];
-    for (let start = 0; start < faces.length; start += INSERT_CHUNK) {
-      const chunk = faces.slice(start, start + INSERT_CHUNK);
+    for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+      const chunk = items.slice(start, start + INSERT_CHUNK);
       const params: unknown[] = [];
-      const values = chunk.map((f) => {
+      const values = chunk.map(({ subject, face: f }) => {
         const b = f.box ? [f.box.x1, f.box.y1, f.box.x2, f.box.y2] : null;
         const l = f.landmarks ? f.landmarks.flatMap(([x, y]) => [x, y]) : null;
         const row = [
@@ -385,7 +404,10 @@ export class SqlGalleryStore implements GalleryStore {
         );
       }
       const subject = await this.subjectRow(tx, ref);
-      return this.insertFaces(tx, subject, faces);
+      return this.insertFaces(
+        tx,
+        faces.map((face) => ({ subject, face })),
+      );
     });
     await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)));
     return added;
@@ -582,36 +604,59 @@ export class SqlGalleryStore implements GalleryStore {
     let subjects = 0;
     let faces = 0;
     let header = false;
-    let current: { name: string; metadata: JsonObject; createdAt: Date } | null = null;
-    let pending: NewFace[] = [];
+    interface Pending {
+      readonly name: string;
+      readonly metadata: JsonObject;
+      readonly createdAt: Date;
+      readonly faces: NewFace[];
+    }
+    let batch: Pending[] = [];
+    let batchFaces = 0;
+    const names = new Set<string>();
     const touched = new Set<string>();
     const flush = async (): Promise<void> => {
-      if (!current) return;
-      const s = current;
-      const group = pending;
+      if (batch.length === 0) return;
+      const group = batch;
       await this.live().transaction(async (tx) => {
-        let row: Row;
-        try {
-          [row] = await tx.query(
-            `INSERT INTO subjects (name, metadata, created_at) VALUES ($1, $2::jsonb, $3::timestamptz)
-             RETURNING id, name, metadata, created_at, 0 AS face_count`,
-            [checkName(s.name), JSON.stringify(checkMetadata(s.metadata)), s.createdAt.toISOString()],
+        const taken = await tx.query(
+          `SELECT name FROM subjects WHERE name IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+          [JSON.stringify(group.map((g) => g.name))],
+        );
+        if (taken.length > 0) {
+          throw new GalleryError(
+            'name-taken',
+            `cannot import '${String(taken[0].name)}': a subject of that name exists`,
           );
-        } catch (err) {
-          if (sqlState(err) === '23505') {
-            throw new GalleryError('name-taken', `cannot import '${s.name}': a subject of that name exists`, {
-              cause: err,
-            });
-          }
-          throw err;
         }
-        await this.insertFaces(tx, toSubject(row), group);
+        const byName = new Map<string, Subject>();
+        for (let start = 0; start < group.length; start += INSERT_CHUNK) {
+          const chunk = group.slice(start, start + INSERT_CHUNK);
+          const params = chunk.flatMap((g) => [
+            checkName(g.name),
+            JSON.stringify(checkMetadata(g.metadata)),
+            g.createdAt.toISOString(),
+          ]);
+          const rows = await tx.query(
+            `INSERT INTO subjects (name, metadata, created_at) VALUES ${chunk
+              .map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::jsonb, $${3 * i + 3}::timestamptz)`)
+              .join(', ')}
+             RETURNING id, name, metadata, created_at, 0 AS face_count`,
+            params,
+          );
+          for (const r of rows) byName.set(String(r.name), toSubject(r));
+        }
+        await this.insertFaces(
+          tx,
+          group.flatMap((g) => g.faces.map((face) => ({ subject: byName.get(g.name) as Subject, face }))),
+        );
       });
-      subjects += 1;
-      faces += group.length;
-      for (const f of group) touched.add(f.recognizer);
-      current = null;
-      pending = [];
+      subjects += group.length;
+      for (const g of group) {
+        faces += g.faces.length;
+        for (const f of g.faces) touched.add(f.recognizer);
+      }
+      batch = [];
+      batchFaces = 0;
     };
     for await (const r of iterate(records)) {
       if (!header) {
@@ -622,9 +667,14 @@ export class SqlGalleryStore implements GalleryStore {
         continue;
       }
       if (r.type === 'subject') {
-        await flush();
-        current = { name: r.name, metadata: r.metadata, createdAt: r.createdAt };
+        if (names.has(r.name)) {
+          throw new GalleryError('bad-input', `subject '${r.name}' appears twice in the import`);
+        }
+        names.add(r.name);
+        if (batch.length >= IMPORT_BATCH_SUBJECTS || batchFaces >= IMPORT_BATCH_FACES) await flush();
+        batch.push({ name: r.name, metadata: r.metadata, createdAt: r.createdAt, faces: [] });
       } else if (r.type === 'face') {
+        const current = batch[batch.length - 1];
         if (!current || r.subject !== current.name) {
           throw new GalleryError(
             'bad-input',
@@ -632,7 +682,8 @@ export class SqlGalleryStore implements GalleryStore {
               (current ? ` (it follows '${current.name}')` : ''),
           );
         }
-        pending.push(r);
+        current.faces.push(r);
+        batchFaces += 1;
       } else {
         throw new GalleryError('bad-input', 'a second export header in the middle of the records');
       }
