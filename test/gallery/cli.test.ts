@@ -38,10 +38,11 @@ function expectCleanError(r: Run, message: RegExp): void {
 describe.runIf(haveLfw())('arcface gallery / identify (embedded)', { timeout: 600_000 }, () => {
   let dir: string;
   let db: string[];
+  const one = ['--threads', '1'];
   let blank: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gallery-cli-'));
-    db = ['--db', join(dir, 'faces.db'), '--threads', '1'];
+    db = ['--db', join(dir, 'faces.db')];
     blank = join(dir, 'wall.png');
     await sharp({ create: { width: 240, height: 240, channels: 3, background: { r: 120, g: 130, b: 140 } } })
       .png()
@@ -64,19 +65,28 @@ describe.runIf(haveLfw())('arcface gallery / identify (embedded)', { timeout: 60
       '{"team":"swim"}',
       '--json',
       ...db,
+      ...one,
     );
     expect(r.stderr).toContain(`${blank}: no face found: not enrolled`);
     expect(r.stderr).toContain(`same file as ${lfw('Aaron_Peirsol', 1)}: enrolled once`);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { subject: { name: string; faceCount: number; metadata: object } };
     expect(out.subject).toMatchObject({ name: 'Aaron_Peirsol', faceCount: 2, metadata: { team: 'swim' } });
-    const again = await arcface('gallery', 'enrol', 'Abel_Pacheco', lfw('Abel_Pacheco', 1), lfw('Aaron_Peirsol', 2), ...db);
+    const again = await arcface(
+      'gallery',
+      'enrol',
+      'Abel_Pacheco',
+      lfw('Abel_Pacheco', 1),
+      lfw('Aaron_Peirsol', 2),
+      ...db,
+      ...one,
+    );
     expect(again.stderr).toContain("already enrolled as 'Aaron_Peirsol': not enrolled again");
     expect(again.code).toBe(1);
   });
 
   it('identifies a new photo of an enrolled person (exit 0) and rejects a stranger (exit 1)', async () => {
-    const known = await arcface('identify', lfw('Aaron_Peirsol', 3), '--top', '2', '--json', ...db);
+    const known = await arcface('identify', lfw('Aaron_Peirsol', 3), '--top', '2', '--json', ...db, ...one);
     expect(known.stderr).toBe('');
     expect(known.code).toBe(0);
     const k = JSON.parse(known.stdout) as {
@@ -89,16 +99,23 @@ describe.runIf(haveLfw())('arcface gallery / identify (embedded)', { timeout: 60
     expect(k.match.name).toBe('Aaron_Peirsol');
     expect(k.candidates.map((c) => c.name)).toEqual(['Aaron_Peirsol', 'Abel_Pacheco']);
     expect(k.match.similarity).toBeGreaterThanOrEqual(k.threshold);
-    const stranger = await arcface('identify', lfw('Serena_Williams', 1), ...db);
+    const stranger = await arcface('identify', lfw('Serena_Williams', 1), ...db, ...one);
     expect(stranger.code).toBe(1);
     expect(stranger.stdout).toMatch(/^unknown \(best similarity [0-9.]+ < 0\.\d+\)/);
-    const wall = await arcface('identify', blank, ...db);
+    const wall = await arcface('identify', blank, ...db, ...one);
     expect(wall.code).toBe(1);
     expect(wall.stderr).toContain(`no face found in ${blank}: nothing was identified`);
   });
 
   it('refuses another recogniser\u2019s embeddings, naming both models', async () => {
-    const r = await arcface('identify', lfw('Aaron_Peirsol', 3), '--recognizer', 'human:mobileface', ...db);
+    const r = await arcface(
+      'identify',
+      lfw('Aaron_Peirsol', 3),
+      '--recognizer',
+      'human:mobileface',
+      ...db,
+      ...one,
+    );
     expectCleanError(r, /faces embedded by faceapi:resnet34 \(128-d\).*human:mobileface \(256-d\)/);
   });
 
