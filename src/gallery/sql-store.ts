@@ -163,6 +163,8 @@ export class SqlGalleryStore implements GalleryStore {
   private readonly efSearch: number;
   private readonly indexBuildMemory: string;
   private closed = false;
+  /** Faces per recogniser at the last count (Infinity once indexed), to skip counting on every write. */
+  private readonly countsSeen = new Map<string, number>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -409,7 +411,7 @@ export class SqlGalleryStore implements GalleryStore {
         faces.map((face) => ({ subject, face })),
       );
     });
-    await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)));
+    await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)), faces.length);
     return added;
   }
 
@@ -544,14 +546,23 @@ export class SqlGalleryStore implements GalleryStore {
   }
 
   /** Build the HNSW index of recognisers that passed the threshold. */
-  private async maintainIndexes(recognizers: ReadonlySet<string>): Promise<void> {
+  private async maintainIndexes(recognizers: ReadonlySet<string>, added: number): Promise<void> {
     for (const id of recognizers) {
+      // Counting faces costs a scan; a count known to be far below the threshold (this process's last count plus
+      // what it added since) skips it. Other processes' additions are caught at the next real count.
+      const known = this.countsSeen.get(id);
+      if (known !== undefined && known + added < this.hnswThreshold) {
+        this.countsSeen.set(id, known + added);
+        continue;
+      }
       const [row] = await this.live().query(
         `SELECT r.hnsw_index, (SELECT count(*) FROM faces f WHERE f.recognizer = r.id) AS n
          FROM recognizers r WHERE r.id = $1`,
         [id],
       );
-      if (row && row.hnsw_index === null && num(row.n) >= this.hnswThreshold) await this.buildIndex(id);
+      if (!row) continue;
+      this.countsSeen.set(id, row.hnsw_index === null ? num(row.n) : Infinity);
+      if (row.hnsw_index === null && num(row.n) >= this.hnswThreshold) await this.buildIndex(id);
     }
   }
 
@@ -690,7 +701,7 @@ export class SqlGalleryStore implements GalleryStore {
     }
     await flush();
     if (!header) throw new GalleryError('bad-input', 'empty export: no header');
-    await this.maintainIndexes(touched);
+    await this.maintainIndexes(touched, faces);
     return { subjects, faces };
   }
 

@@ -35,7 +35,7 @@ function expectCleanError(r: Run, message: RegExp): void {
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
-describe.runIf(haveLfw())('arcface gallery / identify (embedded)', { timeout: 600_000 }, () => {
+describe.runIf(haveLfw())('arcface gallery / identify (embedded)', { timeout: 1_200_000 }, () => {
   let dir: string;
   let db: string[];
   const one = ['--threads', '1'];
