@@ -5,6 +5,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerGalleryCommands } from './commands/gallery.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerToyCommand(program);
   registerClusterCommand(program);
+  registerGalleryCommands(program);
   return program;
 }
 

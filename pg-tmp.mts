@@ -1,0 +1,14 @@
+import { startPostgres } from './test/gallery/postgres.ts';
+import { openServerGallery } from './src/gallery/server.ts';
+const t = performance.now();
+const c = await startPostgres();
+console.log('started', performance.now() - t);
+const url = await c.createDatabase('g1');
+const s = await openServerGallery(url);
+console.log(await s.createSubject('Ann', { a: 1 }));
+const v = new Float32Array(4).fill(0.5);
+console.log(await s.addFaces('Ann', [{ embedding: v, recognizer: 'x', box: { x1: 1, y1: 2, x2: 3, y2: 4.5 } }]));
+console.log(await s.search(v, 'x'));
+await s.close();
+await c.stop();
+console.log('total', performance.now() - t);
