@@ -189,6 +189,14 @@ describe('the packed tarball', () => {
       await sh(process.execPath, ['--input-type=module', '-e', deep], consumer),
     );
     expect(JSON.parse(d.stdout)).toEqual([]);
+
+    // ESM only: CommonJS code reaches it through a dynamic import, as the README says.
+    await writeFile(
+      join(consumer, 'from-commonjs.cjs'),
+      "import('arcface-ts/face').then((m) => console.log(typeof m.createFacePipeline));\n",
+    );
+    const c = ok('node from-commonjs.cjs', await sh(process.execPath, ['from-commonjs.cjs'], consumer));
+    expect(c.stdout.trim()).toBe('function');
   });
 
   it('runs `npx arcface --help` with plain node (tsx is not installed)', async () => {
