@@ -3,8 +3,10 @@
  * tuned for 512-d embeddings of many identities; in 2 or 3 dimensions the classes share a circle or
  * sphere, the margin is a large share of the room between them and s = 64 makes the loss surface
  * so steep that training oscillates (MNIST small-cnn, 2-d: held-out accuracy 52-79% over 9 epochs).
- * The low-dimensional values are those the toy experiment found stable (src/toy/run.ts) and the
- * MNIST measurement in the README's training section.
+ * The low-dimensional values are those the toy experiment found stable (src/toy/run.ts). Measured
+ * with `arcface train --data mnist --backbone small-cnn` (2-d, 20 epochs, seeds 0/1/2, held-out
+ * accuracy after the last epoch): s = 64, m = 0.5, lr 0.1 gave 85.3 / 67.0 / 82.4% (seed 0 fell
+ * from 82.2% to 48.6% between epochs 8 and 9); s = 8, m = 0.3, lr 0.02 gave 92.6 / 89.6 / 88.2%.
  */
 import type { HeadConfig } from '../heads/index.js';
 

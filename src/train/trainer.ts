@@ -437,13 +437,15 @@ export async function train(
         dropLast: true,
       });
       for await (const batch of batches) {
+        // A finished epoch goes on to its validation and record even when aborted meanwhile.
+        if (b >= stepsPerEpoch) break;
         if (options.signal?.aborted) {
-          // b batches of this epoch are done (the skipped ones of a resumed run included).
+          // Aborted before this call's first step or during a validation: b batches of this epoch
+          // are done (the skipped ones of a resumed run included).
           if (lastSavedStep !== step || !lastCheckpoint) await save(epoch, Math.max(b, skip), 'interrupt');
           stopped = 'interrupted';
           break outer;
         }
-        if (b >= stepsPerEpoch) break;
         b++;
         if (b <= skip) continue;
         validateLabels(batch.labels, dataset.numClasses, batchSize);

@@ -10,7 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_FILE, LOCK_FILE, METRICS_FILE, loadCheckpoint } from '../../src/train/index.js';
+import { MemoryDataset } from '../../src/data/index.js';
+import { presets } from '../../src/heads/index.js';
+import {
+  CHECKPOINT_FILE,
+  type CheckpointReason,
+  LOCK_FILE,
+  METRICS_FILE,
+  type TrainConfig,
+  loadCheckpoint,
+  train,
+} from '../../src/train/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 let dir: string | undefined;
@@ -89,4 +99,58 @@ describe('arcface train under SIGTERM', () => {
     );
     expect(log.filter((l) => l.type === 'checkpoint' && l.reason === 'epoch')).toHaveLength(3);
   }, 240_000);
+});
+
+describe('train() with an AbortSignal', () => {
+  const ds = new MemoryDataset({
+    x: Float32Array.from({ length: 24 * 4 }, (_, i) => ((i * 7) % 11) / 11),
+    labels: Int32Array.from({ length: 24 }, (_, i) => i % 3),
+    sampleShape: [4],
+    classNames: ['a', 'b', 'c'],
+  });
+  const config: TrainConfig = {
+    backbone: { name: 'mlp', embeddingDim: 4, hidden: [8] },
+    head: presets.arcface({ s: 8, m2: 0.2 }),
+    optimizer: { kind: 'sgd' },
+    schedule: { kind: 'constant', lr: 0.05 },
+    epochs: 2,
+    batchSize: 6,
+    seed: 4,
+  };
+
+  it('stops after the step in progress with a checkpoint; aborted before any step, checkpoints step 0', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'arcface-abort-'));
+    try {
+      const controller = new AbortController();
+      const reasons: CheckpointReason[] = [];
+      const r = await train(ds, config, {
+        outDir: out,
+        threads: 1,
+        signal: controller.signal,
+        onStep: (s) => (s.step === 6 ? controller.abort() : undefined),
+        onCheckpoint: (c) => void reasons.push(c.reason),
+      });
+      expect(r.stopped).toBe('interrupted');
+      expect(r.steps).toBe(6);
+      // 4 steps per epoch: one checkpoint at the first epoch's end, one on the abort.
+      expect(reasons).toEqual(['epoch', 'interrupt']);
+      expect((await loadCheckpoint(join(out, CHECKPOINT_FILE))).meta).toMatchObject({
+        step: 6,
+        epoch: 1,
+        batchInEpoch: 2,
+      });
+      const rest = await train(ds, config, { outDir: out, threads: 1, resume: join(out, CHECKPOINT_FILE) });
+      expect(rest.steps).toBe(8);
+      expect(rest.history.map((h) => h.step)).toEqual([7, 8]);
+
+      const early = join(out, 'early');
+      const aborted = new AbortController();
+      aborted.abort();
+      const r0 = await train(ds, config, { outDir: early, threads: 1, signal: aborted.signal });
+      expect(r0).toMatchObject({ stopped: 'interrupted', steps: 0 });
+      expect((await loadCheckpoint(join(early, CHECKPOINT_FILE))).meta.step).toBe(0);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
 });

@@ -78,7 +78,7 @@ function backboneSpec(name: BackboneName, dim: number | undefined): BackboneSpec
 /** The training set and an optional held-out set for per-epoch accuracy. */
 async function openData(
   f: TrainFlags,
-  sampleSize: number,
+  sampleSize: number | readonly [number, number],
 ): Promise<{ train: Dataset; heldOut?: Dataset; close: () => Promise<void> }> {
   if (f.data === 'mnist') {
     const { train: tr, heldOut } = mnistSplit({ heldOutFraction: f.valFraction ?? 0.2, seed: f.seed });
@@ -149,7 +149,7 @@ function interruptOnSignals(): {
 async function runTrain(f: TrainFlags, given: Given): Promise<void> {
   const ckptPath = join(f.out, CHECKPOINT_FILE);
   let config: TrainConfig;
-  let sampleSize: number;
+  let sampleSize: number | readonly [number, number];
   if (f.resume) {
     // The checkpoint's own config wins: resuming must replay the same run. Only --epochs may grow.
     const ck = await loadCheckpoint(ckptPath).catch((err: unknown) => {
@@ -162,11 +162,12 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
     const epochs = given('epochs') ? Math.max(f.epochs, ck.config.epochs) : ck.config.epochs;
     config = { ...ck.config, epochs };
     const shape = ck.meta.sampleShape;
-    sampleSize = shape[shape.length - 1];
+    // [C, H, W] images: the folder is read at the checkpoint's height and width.
+    sampleSize = shape.length === 3 ? [shape[1], shape[2]] : (f.size ?? 28);
     const ignored: string[] = [];
     if (given('backbone') && f.backbone !== config.backbone.name)
       ignored.push(`--backbone ${f.backbone} (the checkpoint's is ${config.backbone.name})`);
-    if (given('size') && f.size !== sampleSize)
+    if (given('size') && shape.length === 3 && !(f.size === shape[1] && f.size === shape[2]))
       ignored.push(`--size ${f.size} (the checkpoint's input is ${shape.join('x')})`);
     for (const flag of ['embeddingDim', 'head', 'scale', 'margin', 'lr', 'batch', 'sampleRate'] as const)
       if (given(flag)) ignored.push(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
