@@ -5,29 +5,8 @@
  */
 import { Program, type RuntimeOptions, gather, input, matmul, mul, reduceSum } from '../engine/index.js';
 
-/**
- * L2-normalise each row into a new array.
- * @param vectors rows of `dim` floats
- * @param name how to name a row in the error
- * @throws naming the row, on a zero or non-finite vector (it has no direction to compare)
- */
-export function l2Normalize(
-  vectors: Float32Array,
-  dim: number,
-  name: (row: number) => string = (r) => `embedding ${r}`,
-): Float32Array {
-  const out = new Float32Array(vectors.length);
-  for (let r = 0; r * dim < vectors.length; r++) {
-    let ss = 0;
-    for (let k = r * dim; k < (r + 1) * dim; k++) ss += vectors[k] * vectors[k];
-    if (!(ss > 0) || !Number.isFinite(ss)) {
-      throw new Error(`${name(r)} has norm ${Math.sqrt(ss)}: cannot normalise it`);
-    }
-    const inv = 1 / Math.sqrt(ss);
-    for (let k = r * dim; k < (r + 1) * dim; k++) out[k] = vectors[k] * inv;
-  }
-  return out;
-}
+/** L2-normalise each row into a new array (one implementation for face/ and eval/: util/vector.ts). */
+export { l2normalizeRows as l2Normalize } from '../util/vector.js';
 
 /** Rows as columns: [n, dim] -> [dim, n], so the engine's MatMul needs no Transpose per chunk. */
 export function transposeRows(rows: Float32Array, dim: number): Float32Array {

@@ -136,6 +136,7 @@ export interface FacePipeline {
   ): Promise<Verification>;
   /** Embed many images, recogniser calls batched; a bad image gives an error entry, not a rejection. */
   embedMany(inputs: readonly ImageInput[], opts?: EmbedManyOptions): Promise<EmbedManyResult[]>;
+  /** Release the models' sessions. Calling it again does nothing; using the pipeline afterwards throws. */
   dispose(): Promise<void>;
 }
 
@@ -261,6 +262,8 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
     return dot / Math.sqrt(na * nb);
   };
 
+  // Disposing twice is harmless: the second call waits for the first.
+  let disposed: Promise<void> | null = null;
   const pipeline: FacePipeline = {
     detector,
     recognizer,
@@ -325,9 +328,12 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       }
       return results;
     },
-    async dispose() {
-      await detector.dispose();
-      await recognizer?.dispose();
+    dispose() {
+      disposed ??= (async () => {
+        await detector.dispose();
+        await recognizer?.dispose();
+      })();
+      return disposed;
     },
   };
   return pipeline;
