@@ -27,6 +27,11 @@ export interface SessionOptions {
   readonly spinning?: boolean;
   /** Lowest severity ONNX Runtime logs (default 'warning'). */
   readonly logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+  /**
+   * Record ONNX Runtime's profile (kernel time per node) to a JSON file whose name starts with this path,
+   * written by {@link Session.endProfiling} (bench --profile).
+   */
+  readonly profilePrefix?: string;
 }
 
 /** A tensor fed to or fetched from a session: row-major data and its shape. */
@@ -81,6 +86,9 @@ function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(opts.enableMemPattern === undefined ? {} : { enableMemPattern: opts.enableMemPattern }),
     ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     ...(opts.logLevel === undefined ? {} : { logSeverityLevel: LOG_LEVEL[opts.logLevel] }),
+    ...(opts.profilePrefix === undefined
+      ? {}
+      : { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
   };
 }
 
@@ -156,6 +164,12 @@ export class Session {
       out[name] = { data: t.data as TypedArray, dims: t.dims, type: t.type };
     }
     return out;
+  }
+
+  /** Stop profiling and write the profile file (sessions opened with `profilePrefix`). */
+  endProfiling(): void {
+    if (this.released) throw new SessionDisposedError(`${this.label}: the session was disposed`);
+    this.inner.endProfiling();
   }
 
   /** Release the native session. Safe to call again, or concurrently: the release happens once. */

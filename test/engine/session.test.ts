@@ -2,6 +2,9 @@
  * The session layer: programs release their ONNX Runtime session on dispose (shared sessions only when the
  * last user lets go), a disposed program or session refuses to run, and a second dispose is harmless.
  */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
 
@@ -66,6 +69,25 @@ describe('Session', () => {
       /test graph: the session was disposed/,
     );
     await expect(s.dispose()).resolves.toBeUndefined();
+  });
+
+  it('writes a profile of its runs when opened with profilePrefix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arcface-session-'));
+    try {
+      const s = await E.Session.create(E.lower(graph(1)).bytes, {
+        threads: 1,
+        profilePrefix: join(dir, 'p'),
+      });
+      await s.run({ x: { data: Float32Array.from([1, 2, 3]), dims: [3] } });
+      s.endProfiling();
+      await s.dispose();
+      const files = await readdir(dir);
+      expect(files).toHaveLength(1);
+      const events = JSON.parse(await readFile(join(dir, files[0]), 'utf8')) as { name: string }[];
+      expect(events.some((e) => e.name === 'model_run')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the model when ONNX Runtime rejects the bytes', async () => {
