@@ -10,9 +10,8 @@
  * fit mostly uses their midpoint, which BlazeFace does measure.
  */
 import { decodeBlazeFace } from './blazeface-decode.js';
-import type { DetectorOptions } from './detect-scrfd.js';
 import { loadImportedDetector } from './imported-graphs.js';
-import { letterboxDetector } from './letterbox-detector.js';
+import { type DetectorOptions, letterboxDetector } from './letterbox-detector.js';
 import { openFaceSession } from './onnx-model.js';
 import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';
 

@@ -3,38 +3,12 @@
  * buffalo_l's det_10g): letterbox, one session run, anchor-free decoding per stride, NMS.
  */
 import type { SessionOutput } from '../engine/session.js';
-import { letterboxDetector } from './letterbox-detector.js';
-import { type FaceSessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
+import { type DetectorOptions, detectorInputSize, letterboxDetector } from './letterbox-detector.js';
+import { loadOnnxModel } from './onnx-model.js';
 import type { PixelNormalization } from './tensor-input.js';
 import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';
 
-/** Options shared by the detectors. */
-export interface DetectorOptions extends FaceSessionOptions {
-  /**
-   * Detector input in pixels, `[width, height]` or one number for a square; rounded up to a multiple of 32.
-   * Ignored for models with a fixed input size. Default 640, InsightFace's `det_size`.
-   */
-  readonly inputSize?: number | readonly [number, number];
-  /** Minimum face score kept, in [0, 1]. */
-  readonly scoreThreshold?: number;
-  /** IoU above which the lower-scoring of two boxes is dropped. */
-  readonly nmsThreshold?: number;
-}
-
 const NORM: PixelNormalization = { mean: 127.5, std: 128, order: 'rgb' };
-
-/** Input size for a model: its fixed size if it has one, otherwise the requested size rounded up to /32. */
-export function detectorInputSize(
-  shape: readonly (number | string)[] | undefined,
-  requested: DetectorOptions['inputSize'],
-): [number, number] {
-  const fh = fixedDim(shape?.[2]);
-  const fw = fixedDim(shape?.[3]);
-  if (fh !== undefined && fw !== undefined) return [fw, fh];
-  const [w, h] = typeof requested === 'number' ? [requested, requested] : (requested ?? [640, 640]);
-  const up = (v: number): number => Math.max(32, Math.ceil(v / 32) * 32);
-  return [up(w), up(h)];
-}
 
 interface Level {
   readonly stride: number;

@@ -3,8 +3,7 @@
  * run, one prior per cell at strides 8/16/32, NMS.
  */
 import type { SessionOutput } from '../engine/session.js';
-import { type DetectorOptions, detectorInputSize } from './detect-scrfd.js';
-import { letterboxDetector } from './letterbox-detector.js';
+import { type DetectorOptions, detectorInputSize, letterboxDetector } from './letterbox-detector.js';
 import { loadOnnxModel } from './onnx-model.js';
 import type { PixelNormalization } from './tensor-input.js';
 import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';

@@ -74,7 +74,7 @@ export {
   loadFaceApiWeights,
   type FaceApiWeights,
 } from './faceapi-resnet.js';
-export type { DetectorOptions } from './detect-scrfd.js';
+export type { DetectorOptions } from './letterbox-detector.js';
 export {
   DEFAULT_MIN_FACE_SIZE,
   tilePlan,

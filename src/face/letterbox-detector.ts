@@ -7,8 +7,35 @@
 import type { Session, SessionOutput } from '../engine/session.js';
 import { letterbox, unletterbox } from './letterbox.js';
 import { nms } from './nms.js';
+import { type FaceSessionOptions, fixedDim } from './onnx-model.js';
 import { type PixelNormalization, writeChw } from './tensor-input.js';
 import type { DetectedFace, FaceDetector, RgbImage } from './types.js';
+
+/** Options shared by the detectors. */
+export interface DetectorOptions extends FaceSessionOptions {
+  /**
+   * Detector input in pixels, `[width, height]` or one number for a square; rounded up to a multiple of 32.
+   * Ignored for models with a fixed input size. Default 640, InsightFace's `det_size`.
+   */
+  readonly inputSize?: number | readonly [number, number];
+  /** Minimum face score kept, in [0, 1]. */
+  readonly scoreThreshold?: number;
+  /** IoU above which the lower-scoring of two boxes is dropped. */
+  readonly nmsThreshold?: number;
+}
+
+/** Input size for a model: its fixed size if it has one, otherwise the requested size rounded up to /32. */
+export function detectorInputSize(
+  shape: readonly (number | string)[] | undefined,
+  requested: DetectorOptions['inputSize'],
+): [number, number] {
+  const fh = fixedDim(shape?.[2]);
+  const fw = fixedDim(shape?.[3]);
+  if (fh !== undefined && fw !== undefined) return [fw, fh];
+  const [w, h] = typeof requested === 'number' ? [requested, requested] : (requested ?? [640, 640]);
+  const up = (v: number): number => Math.max(32, Math.ceil(v / 32) * 32);
+  return [up(w), up(h)];
+}
 
 /** What a detector brings to the loop. */
 export interface LetterboxDetectorParts {

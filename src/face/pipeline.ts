@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { alignFace } from './align.js';
-import type { DetectorOptions } from './detect-scrfd.js';
+import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';

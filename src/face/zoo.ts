@@ -4,10 +4,11 @@
  * so the defaults work straight after `npm install`. A new kind adds a row to one of the tables.
  */
 import { loadBlazeFace } from './detect-blazeface.js';
-import { type DetectorOptions, loadScrfd } from './detect-scrfd.js';
+import { loadScrfd } from './detect-scrfd.js';
 import { loadYunet } from './detect-yunet.js';
 import { loadImportedFaceRecognizer } from './embed-imported.js';
 import { type OnnxRecognizerOptions, loadOnnxRecognizer } from './embed-onnx.js';
+import type { DetectorOptions } from './letterbox-detector.js';
 import {
   IMPORTED_DETECTORS,
   IMPORTED_RECOGNIZERS,
