@@ -1,11 +1,12 @@
 /**
  * The evaluation runs report progress through callbacks (the CLI draws the bars): each stage is named,
- * its counts never go backwards, and its last report says the stage is complete.
+ * its counts never go backwards, and its last report says the stage is complete. The run leaves no session open.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cachedSessionCount } from '../../src/engine/runtime.js';
 import { embedImages, oneByOne } from '../../src/eval/pair-embeddings.js';
 import { runLabelled } from '../../src/eval/run.js';
 
@@ -28,12 +29,15 @@ describe('progress callbacks', () => {
       for (let k = 0; k < dim; k++) vectors[i * dim + k] = k === axis ? 1 : 0.05 * ((i + k) % 3);
     });
     const reports: Report[] = [];
+    const sessionsBefore = cachedSessionCount();
     const r = await runLabelled(vectors, dim, labels, {
       threads: 1,
       onProgress: (stage, done, total) => reports.push([stage, done, total]),
     });
     expect(r.verification).not.toBeNull();
     expect(r.identification).not.toBeNull();
+    // Scoring and search release their sessions when done.
+    expect(cachedSessionCount()).toBe(sessionsBefore);
     const stages = byStage(reports);
     expect([...stages.keys()]).toEqual(['scoring all pairs', 'searching the gallery']);
     for (const list of stages.values()) {

@@ -17,7 +17,7 @@ import { input } from '../../src/engine/index.js';
 import { convertTfjsGraph, loadTfjsGraph } from '../../src/import/tfjs-graph.js';
 import { blazeFaceAnchors } from '../../src/face/blazeface-decode.js';
 import { loadImportedDetector, loadImportedRecognizer } from '../../src/face/imported-graphs.js';
-import { compare, humanModel, runImported, seededUniform } from './tfjs-reference.js';
+import { compare, humanModel, runImported, seededUniform } from '../import/tfjs-reference.js';
 
 const require = createRequire(import.meta.url);
 const sample = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
