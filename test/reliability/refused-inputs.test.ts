@@ -6,20 +6,27 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerEvalCommand } from '../../src/cli/commands/eval.js';
 import { MAX_THREADS_PER_CORE, finite, integer, numberIn, threadCount } from '../../src/cli/parse.js';
 import { checkThreshold, cosineSimilarity, decideSame } from '../../src/eval/similarity.js';
 import { ImageError, decodeImage } from '../../src/face/image.js';
 import { createFacePipeline } from '../../src/face/pipeline.js';
 import { OutputPathError, checkOutputPath, makeDirs, writeFileAtomic } from '../../src/util/fs.js';
-import { GROUP_PHOTO, MOBILEFACENET, SCRFD_500M, haveSamplePhotos, haveSharedData } from '../face/data.js';
+import {
+  GROUP_PHOTO,
+  MOBILEFACENET,
+  SCRFD_500M,
+  haveSamplePhotos,
+  haveSharedData,
+  lfw,
+} from '../face/data.js';
 
 const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 
@@ -186,6 +193,57 @@ describe('decodeImage', () => {
       expect(r.stderr).toMatch(/warning: .*damaged\.jpg: .*Corrupt JPEG data/);
     },
   );
+});
+
+describe.runIf(haveSharedData())('eval --images with a damaged JPEG', () => {
+  it('says so in the report notes (the bar would tear if it printed)', async () => {
+    const root = join(dir, 'lfw-damaged');
+    const photos: [string, string][] = [
+      ['Abel_Pacheco/Abel_Pacheco_0001.jpg', lfw('Abel_Pacheco', 1)],
+      ['Abel_Pacheco/Abel_Pacheco_0002.jpg', lfw('Abel_Pacheco', 2)],
+      ['Jong_Thae_Hwa/Jong_Thae_Hwa_0001.jpg', lfw('Jong_Thae_Hwa', 1)],
+    ];
+    for (const [rel, src] of photos) {
+      await mkdir(join(root, rel, '..'), { recursive: true });
+      const bytes = Buffer.from(await readFile(src));
+      // Zero a run in the middle of the first photo's entropy-coded data.
+      if (rel.endsWith('_0001.jpg') && rel.startsWith('Abel'))
+        bytes.fill(0, bytes.length >> 1, (bytes.length >> 1) + 400);
+      await writeFile(join(root, rel), bytes);
+    }
+    await writeFile(join(dir, 'pairs-damaged.txt'), 'Abel_Pacheco 1 2\nAbel_Pacheco 1 Jong_Thae_Hwa 1\n');
+    const program = new Command('arcface').exitOverride();
+    registerEvalCommand(program);
+    const out = join(dir, 'damaged-report');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await program.parseAsync(
+        [
+          'eval',
+          '--quiet',
+          '--pairs',
+          join(dir, 'pairs-damaged.txt'),
+          '--images',
+          root,
+          '--detector',
+          `scrfd:${SCRFD_500M}`,
+          '--model',
+          `onnx:${MOBILEFACENET}`,
+          '--threads',
+          '1',
+          '--out',
+          out,
+        ],
+        { from: 'user' },
+      );
+    } finally {
+      log.mockRestore();
+    }
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { notes: string[] };
+    expect(report.notes.join('\n')).toMatch(
+      /1 decoder warning\(s\): .*Abel_Pacheco_0001\.jpg: .*Corrupt JPEG data/,
+    );
+  });
 });
 
 describe('output locations, checked before the work', () => {
