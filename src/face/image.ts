@@ -206,6 +206,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     // libvips follows the decoder's own words with a count ("read gave 1 warnings"): keep the words.
     if (!/^read gave \d+ warnings?$/.test(text)) warnings.add(text);
   });
+  let image: RgbImage;
   try {
     const { data, info } = await pipeline
       .autoOrient()
@@ -216,8 +217,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     if (info.channels !== 3) {
       throw new ImageError('corrupt', `decoded to ${info.channels} channels, expected 3`, source);
     }
-    for (const w of warnings) opts.onWarning?.(`${source}: ${w}`);
-    return {
+    image = {
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       width: info.width,
       height: info.height,
@@ -225,4 +225,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   } catch (err) {
     throw err instanceof ImageError ? err : classify(err, source);
   }
+  // Outside the try: an exception from the caller's callback is the caller's, not an image error.
+  for (const w of warnings) opts.onWarning?.(`${source}: ${w}`);
+  return image;
 }
