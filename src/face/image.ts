@@ -152,6 +152,10 @@ function rawChannels(raw: RawImage, source: string, maxPixels: number): 1 | 3 | 
   // Without a declared count, the buffer length decides, so a decoded RgbImage is itself a valid input.
   const inferred = ([4, 3, 1] as const).find((c) => raw.data.length === width * height * c);
   const channels = raw.channels ?? inferred ?? 4;
+  // Untyped callers can pass any count; sharp would throw a plain Error from its constructor.
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new ImageError('invalid-raw', `channels must be 1, 3 or 4, got ${String(channels)}`, source);
+  }
   if (raw.data.length !== width * height * channels) {
     throw new ImageError(
       'invalid-raw',

@@ -153,6 +153,12 @@ describe('decodeImage', () => {
       expect(err).toBeInstanceOf(ImageError);
       expect((err as ImageError).code).toBe('invalid-input');
     }
+    // Found by the fuzzer (seed 2): a channel count sharp does not take threw a plain Error from its constructor.
+    const five = { data: new Uint8Array(30), width: 1, height: 6, channels: 5 };
+    await expect(decodeImage(five as never)).rejects.toMatchObject({
+      name: 'ImageError',
+      code: 'invalid-raw',
+    });
   });
 
   it('refuses a pixel limit of 0 (sharp reads it as "no limit"), negative, fractional or NaN', async () => {
