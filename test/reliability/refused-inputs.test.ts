@@ -34,16 +34,14 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 /** The real CLI in a child process; a hang shows up as code -1 after the timeout, never as a stuck test. */
 function arcface(args: string[], timeout = 60_000): Promise<Run> {
-  const t0 = performance.now();
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { timeout }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -253,15 +251,14 @@ describe.runIf(haveSharedData())('eval --images with a damaged JPEG', () => {
 });
 
 describe('output locations, checked before the work', () => {
-  it('names what is wrong with a location, within a second, leaving nothing behind', async () => {
+  // A hang (the old recursive mkdir under /proc) fails these by the test's 30 s time limit.
+  it('names what is wrong with a location, leaving nothing behind', { timeout: 30_000 }, async () => {
     const file = join(dir, 'a-file.txt');
     await writeFile(file, 'x');
     const expectRefused = async (path: string, kind: 'file' | 'dir', why: RegExp): Promise<void> => {
-      const t0 = performance.now();
       const err = await checkOutputPath(path, kind).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OutputPathError);
       expect((err as Error).message).toMatch(why);
-      expect(performance.now() - t0).toBeLessThan(5000);
     };
     // Node's recursive mkdir never returns here: this is the hang `embed --out /proc/nope/x.jsonl` had.
     await expectRefused('/proc/nope/x.jsonl', 'file', /creating anything in \/proc fails/);
@@ -276,17 +273,21 @@ describe('output locations, checked before the work', () => {
     expect(await readdir(dir)).toEqual(before);
   });
 
-  it('writeFileAtomic fails under /proc instead of hanging in recursive mkdir, and still makes nested folders', async () => {
-    const t0 = performance.now();
-    await expect(writeFileAtomic('/proc/nope/deeper/x.json', '{}')).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(performance.now() - t0).toBeLessThan(5000);
-    const nested = join(dir, 'n1', 'n2', 'n3', 'x.json');
-    await writeFileAtomic(nested, '{}');
-    expect(existsSync(nested)).toBe(true);
-    await makeDirs(join(dir, 'n1', 'n2'));
-    await writeFile(join(dir, 'plain'), 'x');
-    await expect(makeDirs(join(dir, 'plain', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
-  });
+  it(
+    'writeFileAtomic fails under /proc instead of hanging in recursive mkdir, and still makes nested folders',
+    { timeout: 30_000 },
+    async () => {
+      await expect(writeFileAtomic('/proc/nope/deeper/x.json', '{}')).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
+      const nested = join(dir, 'n1', 'n2', 'n3', 'x.json');
+      await writeFileAtomic(nested, '{}');
+      expect(existsSync(nested)).toBe(true);
+      await makeDirs(join(dir, 'n1', 'n2'));
+      await writeFile(join(dir, 'plain'), 'x');
+      await expect(makeDirs(join(dir, 'plain', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    },
+  );
 
   it('embed --out /proc/nope/x.jsonl exits 2 at once instead of hanging', async () => {
     const img = join(dir, 'embed-me.png');
