@@ -152,6 +152,10 @@ function rawChannels(raw: RawImage, source: string, maxPixels: number): 1 | 3 | 
   // Without a declared count, the buffer length decides, so a decoded RgbImage is itself a valid input.
   const inferred = ([4, 3, 1] as const).find((c) => raw.data.length === width * height * c);
   const channels = raw.channels ?? inferred ?? 4;
+  // Untyped callers can pass any count; sharp would throw a plain Error from its constructor.
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new ImageError('invalid-raw', `channels must be 1, 3 or 4, got ${String(channels)}`, source);
+  }
   if (raw.data.length !== width * height * channels) {
     throw new ImageError(
       'invalid-raw',
@@ -206,6 +210,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     // libvips follows the decoder's own words with a count ("read gave 1 warnings"): keep the words.
     if (!/^read gave \d+ warnings?$/.test(text)) warnings.add(text);
   });
+  let image: RgbImage;
   try {
     const { data, info } = await pipeline
       .autoOrient()
@@ -216,8 +221,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     if (info.channels !== 3) {
       throw new ImageError('corrupt', `decoded to ${info.channels} channels, expected 3`, source);
     }
-    for (const w of warnings) opts.onWarning?.(`${source}: ${w}`);
-    return {
+    image = {
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       width: info.width,
       height: info.height,
@@ -225,4 +229,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   } catch (err) {
     throw err instanceof ImageError ? err : classify(err, source);
   }
+  // Outside the try: an exception from the caller's callback is the caller's, not an image error.
+  for (const w of warnings) opts.onWarning?.(`${source}: ${w}`);
+  return image;
 }

@@ -127,11 +127,14 @@ async function faceEmbedder(
   opts: EvalOptions,
   notes: string[],
 ): Promise<{ embed: BatchEmbedder; dispose: () => Promise<void> }> {
+  // Damaged images that still decode go into the report's notes: printing would tear the progress bar.
+  const damaged: string[] = [];
   const pipeline = await createFacePipeline({
     ...(opts.model ? { recognizer: parseRecognizerSpec(opts.model) } : {}),
     ...(opts.detector ? { detector: parseDetectorSpec(opts.detector) } : {}),
     threads: opts.threads,
     recognition: { flip: opts.flip },
+    decode: { onWarning: (m) => damaged.push(m) },
   });
   notes.push(
     `embedded with the face pipeline: detector ${pipeline.detector.spec}, recogniser ${pipeline.recognizer?.spec}; ` +
@@ -151,6 +154,11 @@ async function faceEmbedder(
     // Several faces is the other way a pair can go wrong: say how often the pipeline had to choose.
     const several = results.filter((r) => r.ok && r.facesFound > 1).length;
     if (several) notes.push(`${several} image(s) had several faces; the largest was embedded`);
+    if (damaged.length) {
+      notes.push(
+        `${damaged.length} decoder warning(s): damaged image data was decoded anyway (${damaged.slice(0, 3).join('; ')})`,
+      );
+    }
     return results.map((r) => (r.ok ? r.embedding : r.error));
   };
   return { embed, dispose: () => pipeline.dispose() };
