@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
-import { checkThreshold, cosineSimilarity, decideSame } from '../eval/similarity.js';
+import { checkThreshold, cosineSimilarity, decideSame } from '../util/vector.js';
 import { alignFace } from './align.js';
 import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
