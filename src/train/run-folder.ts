@@ -3,8 +3,9 @@
  * the writer's pid), no silent overwrite of an earlier run, and no temporary files left behind by a
  * crashed one.
  */
-import { type FileHandle, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirs } from '../util/fs.js';
 
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = 'run.lock';
@@ -66,7 +67,8 @@ async function lockAgeMs(path: string): Promise<number> {
  */
 export async function lockRunFolder(dir: string): Promise<RunFolder> {
   try {
-    await mkdir(dir, { recursive: true });
+    // makeDirs, not mkdir({ recursive }): Node's recursive mkdir never returns under /proc.
+    await makeDirs(dir);
   } catch (err) {
     throw new RunFolderError(dir, `cannot create the run folder ${dir}: ${(err as Error).message}`);
   }

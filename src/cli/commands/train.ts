@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { finite, integer, numberIn } from '../parse.js';
+import { finite, integer, numberIn, threadCount } from '../parse.js';
+import { checkOutputPath } from '../../util/fs.js';
 import { type Progress, progress } from '../../util/progress.js';
 import { type Dataset, FolderDataset, mnistSplit } from '../../data/index.js';
 import { type HeadConfig, type PresetName, headPreset, presets } from '../../heads/index.js';
@@ -147,6 +148,8 @@ function interruptOnSignals(): {
 }
 
 async function runTrain(f: TrainFlags, given: Given): Promise<void> {
+  // Before any data is read: a run that cannot write its folder should fail now, not after an epoch.
+  await checkOutputPath(f.out, 'dir');
   const ckptPath = join(f.out, CHECKPOINT_FILE);
   let config: TrainConfig;
   let sampleSize: number | readonly [number, number];
@@ -385,7 +388,7 @@ export function registerTrainCommands(program: Command): void {
     )
     .option('--augment', 'random horizontal flips', false)
     .option('--workers <n>', 'folder data: decoding worker threads', int(0), 1)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', int(1))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', threadCount)
     .option('--quiet', 'no progress bar', false)
     .action(async (f: TrainFlags, cmd: Command) =>
       runTrain(f, (flag) => cmd.getOptionValueSource(flag) === 'cli'),
@@ -404,6 +407,7 @@ export function registerTrainCommands(program: Command): void {
       'dynamic',
     )
     .action(async (checkpoint: string, o: { out: string; fold: boolean; batch: number | 'dynamic' }) => {
+      await checkOutputPath(o.out, 'file');
       const m = await exportCheckpoint(checkpoint, o.out, { foldBatchNorm: o.fold, batch: o.batch });
       console.log(
         JSON.stringify({
