@@ -57,9 +57,10 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
       return [...names][0];
     });
     expect(people.sort()).toEqual(PEOPLE);
-    // The default method runs at the recogniser's calibrated threshold.
-    expect(report.method).toBe('average');
-    expect(report.threshold).toBeCloseTo(0.913, 6);
+    // The default method runs at the threshold measured for it on LFW.
+    expect(report.method).toBe('whispers');
+    expect(report.threshold).toBeCloseTo(0.955, 6);
+    expect(report.thresholdSource).toBe('measured for clustering');
     const thumb = report.groups[0].faces[0].thumbnail!;
     const meta = await sharp(join(out, thumb)).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 96, 96]);
