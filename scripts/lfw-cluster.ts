@@ -108,12 +108,31 @@ for (const [method, ts] of methods) {
     run(method === 'dbscan' ? 'dbscan (minPts 3)' : method, `${t}`, { method, threshold: t, minPoints: 3 });
   }
 }
-for (const kr of [5, 10, 20, 40]) {
+for (const kr of [10, 20, 40]) {
   if (kr > graph.k) continue;
-  for (const r of [0.3, 0.6, 1, 1.4]) {
+  for (const r of [0.3, 1, 1.4, 2]) {
     run('rank-order', `k ${kr}, D < ${r}`, { method: 'rank-order', rankThreshold: r }, kr);
   }
 }
+// Rank-order links restricted to pairs that are also similar (not in Otto et al.; measured as a variant).
+const minSim = args.center ? 0.74 : 0.955;
+for (const kr of [10, 20]) {
+  for (const r of [1.4, 2]) {
+    run(
+      'rank-order + similarity',
+      `k ${kr}, D < ${r}, cos >= ${minSim}`,
+      {
+        method: 'rank-order',
+        rankThreshold: r,
+        threshold: minSim,
+      },
+      kr,
+    );
+  }
+}
+// How many neighbours Chinese whispers needs: the same threshold on shorter lists.
+const cw = args.center ? 0.76 : 0.955;
+for (const kr of [8, 16, 32]) run('whispers', `${cw}, k ${kr}`, { method: 'whispers', threshold: cw }, kr);
 
 let sklearn: {
   rows?: Record<string, number | string>[];

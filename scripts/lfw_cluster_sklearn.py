@@ -12,7 +12,7 @@ clusters}]}, or {"skipped": reason} with exit 0 where scikit-learn is missing.
 - AgglomerativeClustering(metric='cosine', linkage='average', distance_threshold = 1 - threshold). The tree
   is built once (compute_full_tree) and cut at every threshold of the sweep by replaying its merges below
   the cut, which is what a refit at that threshold does (average linkage merges in non-decreasing order);
-  the first threshold is also refitted and compared, as a check.
+  the cut at the fit's own threshold is compared with the fit's labels, as a check (cutMatchesRefit).
 Scores are computed here (NumPy, pair_confusion_matrix), independently of src/gallery/cluster-metrics.ts.
 """
 import json
