@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../../src/gallery/contact-sheet.js';
-import { haveLfw, lfw } from '../face/data.js';
+import { GROUP_PHOTO, haveLfw, haveSamplePhotos, lfw } from '../face/data.js';
 
 const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 const PEOPLE = ['Angela_Merkel', 'Serena_Williams', 'Vladimir_Putin'];
@@ -95,5 +95,40 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
     const bad = await arcface('cluster', join(dir, 'in'), '--out', join(dir, 'x'), '--method', 'kmeans');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--method.*kmeans.*Allowed choices/s);
+  });
+});
+
+describe.runIf(haveSamplePhotos())('arcface cluster on a group photo', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cluster-group-'));
+    await mkdir(join(dir, 'in'));
+    await copyFile(GROUP_PHOTO, join(dir, 'in', 'group.jpg'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('embeds every face of a photo by default, only the largest with --faces largest', async () => {
+    const all = await arcface('cluster', join(dir, 'in'), '--out', join(dir, 'all'), '--quiet');
+    expect(all.code).toBe(0);
+    const a = JSON.parse(await readFile(join(dir, 'all', 'clusters.json'), 'utf8')) as ClusterReport;
+    // Different people in one photo: several faces, none grouped with another.
+    expect(a.faces).toBeGreaterThan(1);
+    expect(a.groups).toHaveLength(0);
+    expect(new Set(a.unclustered.map((f) => f.face)).size).toBe(a.faces);
+    const one = await arcface(
+      'cluster',
+      join(dir, 'in'),
+      '--out',
+      join(dir, 'one'),
+      '--faces',
+      'largest',
+      '--quiet',
+    );
+    expect(one.code).toBe(0);
+    const b = JSON.parse(await readFile(join(dir, 'one', 'clusters.json'), 'utf8')) as ClusterReport;
+    expect(b.faces).toBe(1);
+    expect(b.unclustered).toHaveLength(1);
   });
 });
