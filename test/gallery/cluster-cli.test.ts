@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,26 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
     const report = JSON.parse(await readFile(join(out, 'clusters.json'), 'utf8')) as ClusterReport;
     expect(report.groups).toHaveLength(0);
     expect(report.unclustered).toHaveLength(9);
+  });
+
+  it('lists photos without a face and unreadable photos, and exits 1 for the latter', async () => {
+    const mixed = join(dir, 'mixed');
+    await mkdir(mixed);
+    await copyFile(lfw('Angela_Merkel', 1), join(mixed, 'merkel.jpg'));
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(join(mixed, 'blank.png'));
+    await writeFile(join(mixed, 'broken.jpg'), 'not an image');
+    const out = join(dir, 'out-mixed');
+    const r = await arcface('cluster', mixed, '--out', out, '--threads', '1', '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/skipped .*broken\.jpg/);
+    const report = JSON.parse(await readFile(join(out, 'clusters.json'), 'utf8')) as ClusterReport;
+    expect(report.faces).toBe(1);
+    expect(report.noFace.map((p) => basename(p))).toEqual(['blank.png']);
+    expect(report.failed.map((f) => basename(f.image))).toEqual(['broken.jpg']);
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('Photos without a detected face');
   });
 
   it('exits 2 with a message for a folder without images and for a bad method', async () => {
