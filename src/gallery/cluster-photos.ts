@@ -6,7 +6,13 @@ import sharp from 'sharp';
 import { l2Normalize } from '../eval/similarity.js';
 import { type FacePipeline, alignFace, decodeImage } from '../face/index.js';
 import type { DetectedFace, FaceRecognizer, Landmarks5, RgbImage } from '../face/index.js';
-import { type ClusterOptions, type Clustering, clusterEmbeddings } from './cluster.js';
+import {
+  type ClusterOptions,
+  type Clustering,
+  type ThresholdSource,
+  clusterEmbeddings,
+  clusterThreshold,
+} from './cluster.js';
 
 /** One face found in one photo. */
 export interface PhotoFace {
@@ -32,12 +38,16 @@ export interface PhotoClusters {
   readonly failed: readonly { readonly image: string; readonly error: string }[];
   /** The similarity threshold used, and where it came from. */
   readonly threshold: number | undefined;
+  readonly thresholdSource: ThresholdSource;
   readonly recognizer: string;
 }
 
 /** Options for {@link clusterPhotos}. */
 export interface ClusterPhotosOptions extends Omit<ClusterOptions, 'threshold'> {
-  /** Defaults to the recogniser's calibrated verification threshold, when the zoo knows one. */
+  /**
+   * Defaults to the threshold measured on LFW for the recogniser and method ({@link clusterThreshold}), else
+   * the recogniser's calibrated verification threshold.
+   */
   readonly threshold?: number;
   /** Neighbours per face in the k-NN graph (default 32). */
   readonly k?: number;
@@ -100,7 +110,7 @@ export async function clusterPhotos(
 ): Promise<PhotoClusters> {
   const rec = pipeline.recognizer;
   if (!rec) throw new Error('clusterPhotos: the pipeline has no recogniser');
-  const threshold = opts.threshold ?? rec.threshold;
+  const { threshold, source } = clusterThreshold(opts.method, rec.spec, rec.threshold, opts.threshold);
   if (threshold === undefined && opts.method !== 'rank-order') {
     throw new Error(`no calibrated threshold is known for ${rec.spec}: pass one (CLI: --threshold T)`);
   }
@@ -161,5 +171,5 @@ export async function clusterPhotos(
   );
   const { onProgress: _photos, ...clusterOpts } = opts;
   const clustering = await clusterEmbeddings(normed, dim, { ...clusterOpts, threshold });
-  return { faces, clustering, noFace, failed, threshold, recognizer: rec.spec };
+  return { faces, clustering, noFace, failed, threshold, thresholdSource: source, recognizer: rec.spec };
 }

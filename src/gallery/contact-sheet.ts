@@ -25,6 +25,8 @@ export interface ClusterReport {
   readonly recognizer: string;
   readonly method: ClusterMethod;
   readonly threshold: number | null;
+  /** 'given', 'measured for clustering' (on LFW, for this recogniser and method) or 'verification threshold'. */
+  readonly thresholdSource: string;
   readonly photos: number;
   readonly faces: number;
   /** Largest group first. */
@@ -62,6 +64,7 @@ export function clusterReport(
     recognizer: result.recognizer,
     method,
     threshold: result.threshold ?? null,
+    thresholdSource: result.thresholdSource,
     photos,
     faces: result.faces.length,
     groups: result.clustering.groups.map((rows, id) => ({ id, faces: rows.map(entry) })),
@@ -87,7 +90,7 @@ export function contactSheetHtml(report: ClusterReport): string {
       : `<section><h2>${escapeHtml(heading)}</h2><ul>${items.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul></section>`;
   const setting =
     `${report.recognizer}, ${report.method}` +
-    (report.threshold === null ? '' : ` at similarity ${report.threshold}`);
+    (report.threshold === null ? '' : ` at similarity ${report.threshold} (${report.thresholdSource})`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Faces by person</title>
 <style>

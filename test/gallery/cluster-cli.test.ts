@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../../src/gallery/contact-sheet.js';
-import { haveLfw, lfw } from '../face/data.js';
+import { GROUP_PHOTO, haveLfw, haveSamplePhotos, lfw } from '../face/data.js';
 
 const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 const PEOPLE = ['Angela_Merkel', 'Serena_Williams', 'Vladimir_Putin'];
@@ -57,9 +57,10 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
       return [...names][0];
     });
     expect(people.sort()).toEqual(PEOPLE);
-    // The default method runs at the recogniser's calibrated threshold.
-    expect(report.method).toBe('average');
-    expect(report.threshold).toBeCloseTo(0.913, 6);
+    // The default method runs at the threshold measured for it on LFW.
+    expect(report.method).toBe('whispers');
+    expect(report.threshold).toBeCloseTo(0.955, 6);
+    expect(report.thresholdSource).toBe('measured for clustering');
     const thumb = report.groups[0].faces[0].thumbnail!;
     const meta = await sharp(join(out, thumb)).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 96, 96]);
@@ -87,6 +88,26 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
     expect(report.unclustered).toHaveLength(9);
   });
 
+  it('lists photos without a face and unreadable photos, and exits 1 for the latter', async () => {
+    const mixed = join(dir, 'mixed');
+    await mkdir(mixed);
+    await copyFile(lfw('Angela_Merkel', 1), join(mixed, 'merkel.jpg'));
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(join(mixed, 'blank.png'));
+    await writeFile(join(mixed, 'broken.jpg'), 'not an image');
+    const out = join(dir, 'out-mixed');
+    const r = await arcface('cluster', mixed, '--out', out, '--threads', '1', '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/skipped .*broken\.jpg/);
+    const report = JSON.parse(await readFile(join(out, 'clusters.json'), 'utf8')) as ClusterReport;
+    expect(report.faces).toBe(1);
+    expect(report.noFace.map((p) => basename(p))).toEqual(['blank.png']);
+    expect(report.failed.map((f) => basename(f.image))).toEqual(['broken.jpg']);
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('Photos without a detected face');
+  });
+
   it('exits 2 with a message for a folder without images and for a bad method', async () => {
     const empty = await arcface('cluster', join(dir, 'empty'), '--out', join(dir, 'x'));
     expect(empty.code).toBe(2);
@@ -94,5 +115,40 @@ describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
     const bad = await arcface('cluster', join(dir, 'in'), '--out', join(dir, 'x'), '--method', 'kmeans');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--method.*kmeans.*Allowed choices/s);
+  });
+});
+
+describe.runIf(haveSamplePhotos())('arcface cluster on a group photo', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cluster-group-'));
+    await mkdir(join(dir, 'in'));
+    await copyFile(GROUP_PHOTO, join(dir, 'in', 'group.jpg'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('embeds every face of a photo by default, only the largest with --faces largest', async () => {
+    const all = await arcface('cluster', join(dir, 'in'), '--out', join(dir, 'all'), '--quiet');
+    expect(all.code).toBe(0);
+    const a = JSON.parse(await readFile(join(dir, 'all', 'clusters.json'), 'utf8')) as ClusterReport;
+    // Different people in one photo: several faces, none grouped with another.
+    expect(a.faces).toBeGreaterThan(1);
+    expect(a.groups).toHaveLength(0);
+    expect(new Set(a.unclustered.map((f) => f.face)).size).toBe(a.faces);
+    const one = await arcface(
+      'cluster',
+      join(dir, 'in'),
+      '--out',
+      join(dir, 'one'),
+      '--faces',
+      'largest',
+      '--quiet',
+    );
+    expect(one.code).toBe(0);
+    const b = JSON.parse(await readFile(join(dir, 'one', 'clusters.json'), 'utf8')) as ClusterReport;
+    expect(b.faces).toBe(1);
+    expect(b.unclustered).toHaveLength(1);
   });
 });

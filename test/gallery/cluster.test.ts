@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { l2Normalize } from '../../src/eval/similarity.js';
-import { CLUSTER_METHODS, clusterEmbeddings, clusterGraph } from '../../src/gallery/cluster.js';
+import {
+  CLUSTER_METHODS,
+  clusterEmbeddings,
+  clusterGraph,
+  clusterThreshold,
+} from '../../src/gallery/cluster.js';
 import { neighbourGraph } from '../../src/gallery/neighbours.js';
 import { seededRandom } from '../../src/util/random.js';
 import { clusterVectors, samePartition } from './cluster-vectors.js';
@@ -136,5 +141,23 @@ describe('clustering', () => {
     expect(() => clusterGraph(g, normed.subarray(DIM), DIM, { method: 'average', threshold: 0.5 })).toThrow(
       /floats for a graph of/,
     );
+  });
+});
+
+describe('clusterThreshold', () => {
+  it('prefers the given threshold, then the one measured for clustering, then the verification one', () => {
+    expect(clusterThreshold('average', 'faceapi:resnet34', 0.913, 0.5)).toEqual({
+      threshold: 0.5,
+      source: 'given',
+    });
+    expect(clusterThreshold('whispers', 'faceapi:resnet34', 0.913)).toEqual({
+      threshold: 0.955,
+      source: 'measured for clustering',
+    });
+    expect(clusterThreshold('average', 'onnx:/m.onnx', 0.29)).toEqual({
+      threshold: 0.29,
+      source: 'verification threshold',
+    });
+    expect(clusterThreshold('rank-order', 'faceapi:resnet34', 0.913).threshold).toBeUndefined();
   });
 });

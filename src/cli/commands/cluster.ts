@@ -69,7 +69,8 @@ export function registerClusterCommand(program: Command): void {
     )
     .option(
       '--threshold <cos>',
-      'cosine similarity that joins faces (default: the recogniser\u2019s calibrated verification threshold)',
+      'cosine similarity that joins faces (default: measured on LFW for the default recogniser and each ' +
+        'method; otherwise the recogniser\u2019s verification threshold, which is likely too low: pass one)',
       numberIn(-1, 1, '[]'),
     )
     .option(
@@ -116,6 +117,12 @@ export function registerClusterCommand(program: Command): void {
         bar.stop();
         const report = await writeContactSheet(flags.out, result, flags.method, images.length);
         for (const f of report.failed) console.error(`skipped ${f.image}: ${f.error}`);
+        if (report.thresholdSource === 'verification threshold' && report.threshold !== null) {
+          console.error(
+            `note: no clustering threshold is measured for ${report.recognizer}; used its verification ` +
+              `threshold ${report.threshold}, which tends to join different people in large sets (try --threshold)`,
+          );
+        }
         console.error(
           `${images.length} photos, ${report.faces} faces: ${report.groups.length} groups, ` +
             `${report.unclustered.length} unclustered, ${report.noFace.length} photos without a face ` +
