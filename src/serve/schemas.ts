@@ -63,7 +63,9 @@ export const verifyResponse = z
   .object({
     models: modelsSchema,
     similarity: z.number().meta({ description: 'Cosine similarity of the two faces' }),
-    threshold: z.number().meta({ description: 'Threshold used: the calibrated one unless the request gave one' }),
+    threshold: z
+      .number()
+      .meta({ description: 'Threshold used: the calibrated one unless the request gave one' }),
     same: z.boolean().meta({ description: 'similarity >= threshold' }),
     faces: z.array(faceSchema).meta({ description: 'The face used from each image' }),
     subject: z
@@ -92,7 +94,11 @@ export const thresholdQuery = z.object({
 });
 
 export const verifyQuery = thresholdQuery.extend({
-  subject: z.string().min(1).optional().meta({ description: 'Subject id to verify a raw-body image against' }),
+  subject: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Subject id to verify a raw-body image against' }),
 });
 
 export const healthResponse = z.object({ status: z.literal('ok') });

@@ -118,8 +118,10 @@ function asProblem(err: unknown, req: FastifyRequest): ProblemError {
   const status = fe.statusCode ?? 500;
   if (status === 404) return new ProblemError('not-found', fe.message ?? 'not found');
   if (status === 413) return new ProblemError('payload-too-large', fe.message ?? 'request body too large');
-  if (status === 415) return new ProblemError('unsupported-media-type', fe.message ?? 'unsupported media type');
-  if (status >= 400 && status < 500 && fe.code) return new ProblemError('bad-request', fe.message ?? 'bad request');
+  if (status === 415)
+    return new ProblemError('unsupported-media-type', fe.message ?? 'unsupported media type');
+  if (status >= 400 && status < 500 && fe.code)
+    return new ProblemError('bad-request', fe.message ?? 'bad request');
   return new ProblemError('internal', `internal error (request id ${req.id}); details are in the server log`);
 }
 
@@ -183,7 +185,10 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
   });
   app.setNotFoundHandler((req, reply) => {
     const problem = new ProblemError('not-found', `no route ${req.method} ${req.url.split('?')[0]}`);
-    void reply.code(404).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(problem.body(req.url.split('?')[0])));
+    void reply
+      .code(404)
+      .type(PROBLEM_MEDIA_TYPE)
+      .send(JSON.stringify(problem.body(req.url.split('?')[0])));
   });
 
   // Raw image bodies arrive as bytes; the pixel limit is applied by the decoder from the image header.
@@ -200,7 +205,12 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
 
   const metrics = createMetrics({ queued: () => pool.queued, running: () => pool.running });
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observe(
+      req.method,
+      req.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 
@@ -249,7 +259,8 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
       },
     },
     transform: zodSwaggerTransform,
-    transformObject: (doc) => ('openapiObject' in doc ? finishDocument(doc.openapiObject) : doc.swaggerObject),
+    transformObject: (doc) =>
+      'openapiObject' in doc ? finishDocument(doc.openapiObject) : doc.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: false } });
   app.get('/openapi.json', { schema: { hide: true } }, (_req, reply) => {
@@ -289,7 +300,13 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
 
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: healthResponse } } },
+    {
+      schema: {
+        summary: 'Liveness: the process answers',
+        tags: ['health'],
+        response: { 200: healthResponse },
+      },
+    },
     () => ({ status: 'ok' as const }),
   );
   app.get(
