@@ -15,7 +15,7 @@ import type { InferencePool } from './inference-pool.js';
 import { readRequestImages } from './images.js';
 import { type KeyFile, type KeyRecord, type Scope, grants } from './keys.js';
 import { createMetrics } from './metrics.js';
-import { PROBLEM_MEDIA_TYPE, ProblemError, problemType } from './problems.js';
+import { PROBLEM_MEDIA_TYPE, ProblemError } from './problems.js';
 import {
   detectResponse,
   embedResponse,
@@ -24,7 +24,6 @@ import {
   imageContent,
   problemSchema,
   readyResponse,
-  thresholdQuery,
   verifyBody,
   verifyQuery,
   verifyResponse,
@@ -429,7 +428,6 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
     await pool.drain();
     if (!opts.keepPool) await pool.close();
   });
-  void thresholdQuery;
 
   await app.ready();
   return Object.assign(app, { routeList }) as unknown as ArcfaceServer;

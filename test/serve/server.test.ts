@@ -205,7 +205,10 @@ describe('security and limits', () => {
   it('413 for a decompression bomb (a small PNG declaring 100k x 100k pixels)', async () => {
     const bomb = pngBomb(100_000, 100_000);
     expect(bomb.length).toBeLessThan(2000);
-    const res = await post('/v1/embed', bomb, { ...svc.auth(svc.keys.read), 'content-type': 'image/png' });
+    const res = await post('/v1/embed', new Uint8Array(bomb), {
+      ...svc.auth(svc.keys.read),
+      'content-type': 'image/png',
+    });
     expectProblem(res, 413, 'image-too-large');
   });
 
@@ -218,7 +221,10 @@ describe('security and limits', () => {
     const grey = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
       .png()
       .toBuffer();
-    const noFace = await post('/v1/embed', grey, { ...svc.auth(svc.keys.read), 'content-type': 'image/png' });
+    const noFace = await post('/v1/embed', new Uint8Array(grey), {
+      ...svc.auth(svc.keys.read),
+      'content-type': 'image/png',
+    });
     expectProblem(noFace, 422, 'no-face');
   });
 
