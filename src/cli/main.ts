@@ -4,6 +4,7 @@ import { registerFaceCommands } from './commands/face.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
+import { registerGalleryCommands } from './commands/gallery.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerTrainCommands(program);
   registerToyCommand(program);
+  registerGalleryCommands(program);
   return program;
 }
 

@@ -1,0 +1,665 @@
+/**
+ * The gallery store over SQL: one implementation of {@link GalleryStore} for both backends, which differ only in
+ * how they open an {@link SqlDatabase} (src/gallery/embedded.ts, src/gallery/server.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { Box, Landmarks5, Point } from '../face/types.js';
+import { GalleryError } from './errors.js';
+import { type Row, type SqlDatabase, type SqlQueries, sqlLiteral } from './sql.js';
+import type {
+  AddFacesOptions,
+  Face,
+  GalleryRecord,
+  GalleryStore,
+  ImportSummary,
+  JsonObject,
+  NewFace,
+  RecognizerInfo,
+  SearchHit,
+  SearchOptions,
+  SearchResult,
+  Subject,
+  SubjectDetail,
+  SubjectRef,
+} from './types.js';
+import { checkEmbedding, decodeVectorSend, vectorLiteral } from './vector.js';
+
+/**
+ * Faces of one recogniser above which the HNSW index is built and searches become approximate by default.
+ * Chosen by measurement (docs/GALLERY.md): below it exact search is already fast enough that the index's small
+ * recall loss buys nothing.
+ */
+export const DEFAULT_HNSW_THRESHOLD = 50_000;
+
+export interface SqlStoreOptions {
+  /** Build a recogniser's HNSW index once it holds this many faces (default {@link DEFAULT_HNSW_THRESHOLD}). */
+  readonly hnswThreshold?: number;
+  /** pgvector's `hnsw.ef_search` for approximate searches (default 100: recall@1 vs exact in docs/GALLERY.md). */
+  readonly efSearch?: number;
+  /** `maintenance_work_mem` while building an index (default '256MB'): a graph that fits builds far faster. */
+  readonly indexBuildMemory?: string;
+}
+
+/** Rows per INSERT statement: 12 parameters a face stays far below PostgreSQL's 65,535-parameter limit. */
+const INSERT_CHUNK = 500;
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** The PostgreSQL SQLSTATE of a driver error (both `pg` and PGlite expose `code`). */
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function checkName(name: string): string {
+  if (typeof name !== 'string' || name.trim() !== name || name.length < 1 || name.length > 200) {
+    throw new GalleryError(
+      'bad-input',
+      `bad subject name ${JSON.stringify(name)}: 1-200 characters, no leading or trailing spaces`,
+    );
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    throw new GalleryError('bad-input', `bad subject name ${JSON.stringify(name)}: control characters`);
+  }
+  return name;
+}
+
+function checkMetadata(metadata: unknown): JsonObject {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new GalleryError('bad-input', 'subject metadata must be a JSON object');
+  }
+  return metadata as JsonObject;
+}
+
+function describeRef(ref: SubjectRef): string {
+  return typeof ref === 'number' ? `subject #${ref}` : `subject '${ref}'`;
+}
+
+function refWhere(ref: SubjectRef, param: number): { sql: string; value: string | number } {
+  if (typeof ref === 'number') {
+    if (!Number.isSafeInteger(ref)) throw new GalleryError('bad-input', `bad subject id ${ref}`);
+    return { sql: `id = $${param}`, value: ref };
+  }
+  return { sql: `name = $${param}`, value: ref };
+}
+
+function toSubject(r: Row): Subject {
+  return {
+    id: num(r.id),
+    name: String(r.name),
+    metadata: (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata) as JsonObject,
+    createdAt: new Date(r.created_at as string | Date),
+    faceCount: num(r.face_count ?? 0),
+  };
+}
+
+function floats(v: unknown): number[] | null {
+  if (v === null || v === undefined) return null;
+  if (!Array.isArray(v)) throw new Error(`expected an array from the database, got ${typeof v}`);
+  return v.map((x) => Math.fround(Number(x)));
+}
+
+function toFace(r: Row): Face {
+  const b = floats(r.box);
+  const l = floats(r.landmarks);
+  const box: Box | null = b ? { x1: b[0], y1: b[1], x2: b[2], y2: b[3] } : null;
+  const landmarks = l
+    ? (Array.from({ length: 5 }, (_, i): Point => [l[2 * i], l[2 * i + 1]]) as unknown as Landmarks5)
+    : null;
+  return {
+    id: num(r.id),
+    subjectId: num(r.subject_id),
+    recognizer: String(r.recognizer),
+    dim: num(r.dim),
+    imageSha256: (r.image_sha256 as string | null) ?? null,
+    source: (r.source as string | null) ?? null,
+    box,
+    landmarks,
+    detectorScore: numOrNull(r.detector_score),
+    quality: numOrNull(r.quality),
+    createdAt: new Date(r.created_at as string | Date),
+  };
+}
+
+const SUBJECT_COLUMNS = `s.id, s.name, s.metadata, s.created_at,
+  (SELECT count(*) FROM faces f WHERE f.subject_id = s.id) AS face_count`;
+const FACE_COLUMNS = `id, subject_id, recognizer, dim, image_sha256, source, box, landmarks, detector_score,
+  quality, created_at`;
+
+/** A Postgres array literal of numbers or of strings that need no quoting (hex hashes). */
+function arrayLiteral(values: readonly (number | string)[]): string {
+  return `{${values.join(',')}}`;
+}
+
+function realArray(values: readonly number[] | null): string | null {
+  if (!values) return null;
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new GalleryError('bad-input', `face geometry value ${v} is not finite`);
+  }
+  return arrayLiteral(values);
+}
+
+/** The index name for a recogniser: a hash, since recogniser ids hold characters an identifier cannot. */
+function indexName(recognizer: string): string {
+  return `faces_hnsw_${createHash('sha256').update(recognizer).digest('hex').slice(0, 16)}`;
+}
+
+async function* iterate<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  for await (const item of items) yield item;
+}
+
+/** {@link GalleryStore} over an SQL database migrated to the current schema. */
+export class SqlGalleryStore implements GalleryStore {
+  private readonly hnswThreshold: number;
+  private readonly efSearch: number;
+  private readonly indexBuildMemory: string;
+  private closed = false;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    readonly backend: 'embedded' | 'server',
+    readonly location: string,
+    opts: SqlStoreOptions = {},
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {
+    this.hnswThreshold = opts.hnswThreshold ?? DEFAULT_HNSW_THRESHOLD;
+    this.efSearch = opts.efSearch ?? 100;
+    this.indexBuildMemory = opts.indexBuildMemory ?? '256MB';
+    if (!/^\d+\s*(kB|MB|GB)$/.test(this.indexBuildMemory)) {
+      throw new GalleryError('bad-input', `bad indexBuildMemory '${this.indexBuildMemory}': e.g. '256MB'`);
+    }
+  }
+
+  private live(): SqlDatabase {
+    if (this.closed) throw new GalleryError('unavailable', `the gallery at ${this.location} is closed`);
+    return this.db;
+  }
+
+  private async subjectRow(q: SqlQueries, ref: SubjectRef): Promise<Subject> {
+    const w = refWhere(ref, 1);
+    const [row] = await q.query(`SELECT ${SUBJECT_COLUMNS} FROM subjects s WHERE s.${w.sql}`, [w.value]);
+    if (!row)
+      throw new GalleryError('not-found', `no ${describeRef(ref)} in the gallery at ${this.location}`);
+    return toSubject(row);
+  }
+
+  async createSubject(name: string, metadata: JsonObject = {}): Promise<Subject> {
+    checkName(name);
+    const meta = JSON.stringify(checkMetadata(metadata));
+    try {
+      const [row] = await this.live().query(
+        `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb)
+         RETURNING id, name, metadata, created_at, 0 AS face_count`,
+        [name, meta],
+      );
+      return toSubject(row);
+    } catch (err) {
+      if (sqlState(err) === '23505') {
+        throw new GalleryError('name-taken', `a subject named '${name}' already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async getSubject(ref: SubjectRef): Promise<SubjectDetail> {
+    return this.live().transaction(async (tx) => {
+      const subject = await this.subjectRow(tx, ref);
+      const rows = await tx.query(`SELECT ${FACE_COLUMNS} FROM faces WHERE subject_id = $1 ORDER BY id`, [
+        subject.id,
+      ]);
+      return { ...subject, faces: rows.map(toFace) };
+    });
+  }
+
+  async listSubjects(opts: { limit?: number; offset?: number } = {}): Promise<Subject[]> {
+    const limit = opts.limit ?? null;
+    const offset = opts.offset ?? 0;
+    if (
+      (limit !== null && !(Number.isInteger(limit) && limit >= 0)) ||
+      !(Number.isInteger(offset) && offset >= 0)
+    ) {
+      throw new GalleryError('bad-input', `bad page (limit ${limit}, offset ${offset}): integers >= 0`);
+    }
+    const rows = await this.live().query(
+      `SELECT ${SUBJECT_COLUMNS} FROM subjects s ORDER BY s.name LIMIT $1 OFFSET $2`,
+      [limit, offset],
+    );
+    return rows.map(toSubject);
+  }
+
+  async renameSubject(ref: SubjectRef, name: string): Promise<Subject> {
+    checkName(name);
+    return this.live().transaction(async (tx) => {
+      const subject = await this.subjectRow(tx, ref);
+      try {
+        await tx.query(`UPDATE subjects SET name = $1 WHERE id = $2`, [name, subject.id]);
+      } catch (err) {
+        if (sqlState(err) === '23505') {
+          throw new GalleryError('name-taken', `a subject named '${name}' already exists`, { cause: err });
+        }
+        throw err;
+      }
+      return { ...subject, name };
+    });
+  }
+
+  async setMetadata(ref: SubjectRef, metadata: JsonObject): Promise<Subject> {
+    const meta = JSON.stringify(checkMetadata(metadata));
+    return this.live().transaction(async (tx) => {
+      const subject = await this.subjectRow(tx, ref);
+      await tx.query(`UPDATE subjects SET metadata = $1::jsonb WHERE id = $2`, [meta, subject.id]);
+      return { ...subject, metadata: JSON.parse(meta) as JsonObject };
+    });
+  }
+
+  async removeSubject(ref: SubjectRef): Promise<{ faces: number }> {
+    return this.live().transaction(async (tx) => {
+      const subject = await this.subjectRow(tx, ref);
+      // Faces go by ON DELETE CASCADE, in this same transaction: biometric data leaves with its subject.
+      await tx.query(`DELETE FROM subjects WHERE id = $1`, [subject.id]);
+      return { faces: subject.faceCount };
+    });
+  }
+
+  /** Register a recogniser (first use fixes the gallery's model) and check the faces' embeddings against it. */
+  private async checkRecognizer(
+    tx: SqlQueries,
+    recognizer: string,
+    faces: readonly NewFace[],
+  ): Promise<void> {
+    const dim = faces[0].embedding.length;
+    if (typeof recognizer !== 'string' || recognizer.length === 0) {
+      throw new GalleryError('bad-input', 'every face needs a recogniser id');
+    }
+    const known = await tx.query<{ id: string; dim: number }>(`SELECT id, dim FROM recognizers`);
+    const other = known.find((r) => r.id !== recognizer);
+    if (other) {
+      throw new GalleryError(
+        'model-mismatch',
+        `this gallery holds faces embedded by ${other.id} (${other.dim}-d); these were embedded by ` +
+          `${recognizer} (${dim}-d). Embeddings of different models cannot be compared: use ` +
+          `--recognizer ${other.id.startsWith('onnx:sha256:') ? 'onnx:<that file>' : other.id}, or another gallery (--db).`,
+      );
+    }
+    const mine = known.find((r) => r.id === recognizer);
+    if (!mine) {
+      await tx.query(`INSERT INTO recognizers (id, dim) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [
+        recognizer,
+        dim,
+      ]);
+    }
+    const expected = mine ? num(mine.dim) : dim;
+    for (const f of faces) checkEmbedding(f.embedding, expected, recognizer);
+  }
+
+  private async insertFaces(tx: SqlQueries, subject: Subject, faces: readonly NewFace[]): Promise<Face[]> {
+    if (faces.length === 0) return [];
+    const byModel = new Map<string, NewFace[]>();
+    for (const f of faces) byModel.set(f.recognizer, [...(byModel.get(f.recognizer) ?? []), f]);
+    for (const [recognizer, group] of byModel) {
+      await this.checkRecognizer(tx, recognizer, group);
+      const hashes = group.flatMap((f) => (f.imageSha256 ? [f.imageSha256] : []));
+      for (const h of hashes) {
+        if (!/^[0-9a-f]{64}$/.test(h)) throw new GalleryError('bad-input', `bad image hash '${h}'`);
+      }
+      const seen = new Set<string>();
+      for (const h of hashes) {
+        if (seen.has(h)) {
+          throw new GalleryError(
+            'duplicate-image',
+            `the same image (sha256 ${h.slice(0, 12)}…) is given twice`,
+          );
+        }
+        seen.add(h);
+      }
+      const held = await this.findImagesIn(tx, recognizer, hashes);
+      const first = held.entries().next();
+      if (!first.done) {
+        const [h, where] = first.value;
+        throw new GalleryError(
+          'duplicate-image',
+          `the image with sha256 ${h.slice(0, 12)}… is already enrolled` +
+            (where.subject === subject.name ? ` for '${subject.name}'` : ` as '${where.subject}'`),
+        );
+      }
+    }
+    const out: Face[] = [];
+    for (let start = 0; start < faces.length; start += INSERT_CHUNK) {
+      const chunk = faces.slice(start, start + INSERT_CHUNK);
+      const params: unknown[] = [];
+      const values = chunk.map((f) => {
+        const b = f.box ? [f.box.x1, f.box.y1, f.box.x2, f.box.y2] : null;
+        const l = f.landmarks ? f.landmarks.flatMap(([x, y]) => [x, y]) : null;
+        const row = [
+          subject.id,
+          f.recognizer,
+          f.embedding.length,
+          vectorLiteral(f.embedding),
+          f.imageSha256 ?? null,
+          f.source ?? null,
+          realArray(b),
+          realArray(l),
+          f.detectorScore ?? null,
+          f.quality ?? null,
+          f.createdAt ? f.createdAt.toISOString() : null,
+        ];
+        const at = params.length;
+        params.push(...row);
+        const p = (i: number): string => `$${at + i + 1}`;
+        return (
+          `(${p(0)}::bigint, ${p(1)}, ${p(2)}::integer, ${p(3)}::vector, ${p(4)}, ${p(5)}, ${p(6)}::real[], ` +
+          `${p(7)}::real[], ${p(8)}::real, ${p(9)}::real, COALESCE(${p(10)}::timestamptz, now()))`
+        );
+      });
+      try {
+        const rows = await tx.query(
+          `INSERT INTO faces (subject_id, recognizer, dim, embedding, image_sha256, source, box, landmarks,
+             detector_score, quality, created_at)
+           VALUES ${values.join(', ')} RETURNING ${FACE_COLUMNS}`,
+          params,
+        );
+        out.push(...rows.map(toFace));
+      } catch (err) {
+        if (sqlState(err) === '23505') {
+          // Another process enrolled the same image between our check and our insert.
+          throw new GalleryError('duplicate-image', `an image given is already enrolled (concurrently)`, {
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  async addFaces(ref: SubjectRef, faces: readonly NewFace[], opts: AddFacesOptions = {}): Promise<Face[]> {
+    const added = await this.live().transaction(async (tx) => {
+      if (opts.create && typeof ref === 'string') {
+        checkName(ref);
+        // ON CONFLICT: two processes enrolling the same new name both end up adding to the one subject.
+        await tx.query(
+          `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING`,
+          [ref, JSON.stringify(checkMetadata(opts.create.metadata ?? {}))],
+        );
+      }
+      const subject = await this.subjectRow(tx, ref);
+      return this.insertFaces(tx, subject, faces);
+    });
+    await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)));
+    return added;
+  }
+
+  async removeFace(faceId: number): Promise<void> {
+    const rows = await this.live().query(`DELETE FROM faces WHERE id = $1 RETURNING id`, [faceId]);
+    if (rows.length === 0) throw new GalleryError('not-found', `no face #${faceId} in the gallery`);
+  }
+
+  async faceEmbeddings(faceIds: readonly number[]): Promise<Map<number, Float32Array>> {
+    if (faceIds.some((id) => !Number.isSafeInteger(id))) throw new GalleryError('bad-input', 'bad face id');
+    const rows = await this.live().query(
+      `SELECT id, vector_send(embedding) AS v FROM faces WHERE id = ANY($1::bigint[])`,
+      [arrayLiteral(faceIds)],
+    );
+    return new Map(rows.map((r) => [num(r.id), decodeVectorSend(r.v as Uint8Array)]));
+  }
+
+  private async findImagesIn(
+    q: SqlQueries,
+    recognizer: string,
+    sha256s: readonly string[],
+  ): Promise<Map<string, { subject: string }>> {
+    if (sha256s.length === 0) return new Map();
+    for (const h of sha256s) {
+      if (!/^[0-9a-f]{64}$/.test(h)) throw new GalleryError('bad-input', `bad image hash '${h}'`);
+    }
+    const rows = await q.query(
+      `SELECT f.image_sha256 AS h, s.name FROM faces f JOIN subjects s ON s.id = f.subject_id
+       WHERE f.recognizer = $1 AND f.image_sha256 = ANY($2::text[])`,
+      [recognizer, arrayLiteral(sha256s)],
+    );
+    return new Map(rows.map((r) => [String(r.h), { subject: String(r.name) }]));
+  }
+
+  async findImages(
+    recognizer: string,
+    sha256s: readonly string[],
+  ): Promise<Map<string, { subject: string }>> {
+    return this.findImagesIn(this.live(), recognizer, sha256s);
+  }
+
+  async recognizers(): Promise<RecognizerInfo[]> {
+    const rows = await this.live().query(
+      `SELECT r.id, r.dim, r.hnsw_index, (SELECT count(*) FROM faces f WHERE f.recognizer = r.id) AS n
+       FROM recognizers r ORDER BY r.created_at`,
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      dim: num(r.dim),
+      faceCount: num(r.n),
+      indexed: r.hnsw_index !== null,
+    }));
+  }
+
+  async search(embedding: Float32Array, recognizer: string, opts: SearchOptions = {}): Promise<SearchResult> {
+    const k = opts.k ?? 5;
+    if (!Number.isInteger(k) || k < 1 || k > 1000) {
+      throw new GalleryError('bad-input', `bad k ${k}: an integer in [1, 1000]`);
+    }
+    const db = this.live();
+    const known = await db.query<{ id: string; dim: number; hnsw_index: string | null }>(
+      `SELECT id, dim, hnsw_index FROM recognizers`,
+    );
+    const rec = known.find((r) => r.id === recognizer);
+    if (!rec) {
+      if (known.length === 0) return { hits: [], mode: 'exact' };
+      const other = known[0];
+      throw new GalleryError(
+        'model-mismatch',
+        `this gallery holds faces embedded by ${other.id} (${other.dim}-d), but the query was embedded by ` +
+          `${recognizer} (${embedding.length}-d): embeddings of different models cannot be compared`,
+      );
+    }
+    const dim = num(rec.dim);
+    checkEmbedding(embedding, dim, recognizer);
+    const mode = opts.mode ?? 'auto';
+    if (mode === 'hnsw' && !rec.hnsw_index) {
+      throw new GalleryError('bad-input', `no HNSW index for ${recognizer} yet: build it first (buildIndex)`);
+    }
+    const q = vectorLiteral(embedding);
+    if (mode === 'exact' || !rec.hnsw_index) {
+      // Every face compared; the best face per subject, then the k best subjects.
+      const rows = await db.query(
+        `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
+           SELECT DISTINCT ON (subject_id) subject_id, id AS face_id, embedding <=> $1::vector AS d
+           FROM faces WHERE recognizer = $2 ORDER BY subject_id, d
+         ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d, t.subject_id LIMIT $3`,
+        [q, recognizer, k],
+      );
+      return { hits: rows.map(toHit), mode: 'exact' };
+    }
+    // Approximate: the index gives the nearest faces; several may belong to one subject, so fetch more than k.
+    const fetch = Math.max(k * 4, 20);
+    const ef = Math.min(1000, Math.max(this.efSearch, fetch));
+    const expr = `(embedding::vector(${dim}))`;
+    const rows = await db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL hnsw.ef_search = ${ef}`);
+      // The recogniser is inlined so the planner can match the partial index's predicate.
+      return tx.query(
+        `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
+           SELECT subject_id, id AS face_id, ${expr} <=> $1::vector(${dim}) AS d
+           FROM faces WHERE recognizer = ${sqlLiteral(recognizer)}
+           ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${fetch}
+         ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d`,
+        [q],
+      );
+    });
+    const best = new Map<number, SearchHit>();
+    for (const r of rows) {
+      const hit = toHit(r);
+      if (!best.has(hit.subjectId)) best.set(hit.subjectId, hit);
+    }
+    return { hits: [...best.values()].slice(0, k), mode: 'hnsw' };
+  }
+
+  async buildIndex(recognizer: string): Promise<void> {
+    await this.live().transaction(async (tx) => {
+      const [rec] = await tx.query<{ dim: number; hnsw_index: string | null }>(
+        `SELECT dim, hnsw_index FROM recognizers WHERE id = $1 FOR UPDATE`,
+        [recognizer],
+      );
+      if (!rec) throw new GalleryError('not-found', `the gallery holds no faces of ${recognizer}`);
+      if (rec.hnsw_index) return;
+      const name = indexName(recognizer);
+      await tx.exec(`SET LOCAL maintenance_work_mem = '${this.indexBuildMemory}'`);
+      await tx.exec(
+        `CREATE INDEX IF NOT EXISTS ${name} ON faces USING hnsw ((embedding::vector(${num(rec.dim)})) ` +
+          `vector_cosine_ops) WHERE recognizer = ${sqlLiteral(recognizer)}`,
+      );
+      await tx.query(`UPDATE recognizers SET hnsw_index = $1 WHERE id = $2`, [name, recognizer]);
+    });
+  }
+
+  /** Build the HNSW index of recognisers that passed the threshold. */
+  private async maintainIndexes(recognizers: ReadonlySet<string>): Promise<void> {
+    for (const id of recognizers) {
+      const [row] = await this.live().query(
+        `SELECT r.hnsw_index, (SELECT count(*) FROM faces f WHERE f.recognizer = r.id) AS n
+         FROM recognizers r WHERE r.id = $1`,
+        [id],
+      );
+      if (row && row.hnsw_index === null && num(row.n) >= this.hnswThreshold) await this.buildIndex(id);
+    }
+  }
+
+  async *exportRecords(): AsyncIterable<GalleryRecord> {
+    yield { type: 'gallery', format: 'arcface-ts-gallery', version: 1 };
+    const page = 200;
+    for (let lastId = 0; ;) {
+      const subjects = await this.live().query(
+        `SELECT id, name, metadata, created_at FROM subjects WHERE id > $1 ORDER BY id LIMIT $2`,
+        [lastId, page],
+      );
+      if (subjects.length === 0) return;
+      lastId = num(subjects[subjects.length - 1].id);
+      const faces = await this.live().query(
+        `SELECT ${FACE_COLUMNS}, vector_send(embedding) AS v FROM faces
+         WHERE subject_id = ANY($1::bigint[]) ORDER BY subject_id, id`,
+        [arrayLiteral(subjects.map((s) => num(s.id)))],
+      );
+      const bySubject = new Map<number, Row[]>();
+      for (const f of faces) {
+        const id = num(f.subject_id);
+        bySubject.set(id, [...(bySubject.get(id) ?? []), f]);
+      }
+      for (const row of subjects) {
+        const s = toSubject(row);
+        yield { type: 'subject', name: s.name, metadata: s.metadata, createdAt: s.createdAt };
+        for (const f of bySubject.get(s.id) ?? []) {
+          const face = toFace(f);
+          yield {
+            type: 'face',
+            subject: s.name,
+            recognizer: face.recognizer,
+            embedding: decodeVectorSend(f.v as Uint8Array),
+            imageSha256: face.imageSha256,
+            source: face.source,
+            box: face.box,
+            landmarks: face.landmarks,
+            detectorScore: face.detectorScore,
+            quality: face.quality,
+            createdAt: face.createdAt,
+          };
+        }
+      }
+    }
+  }
+
+  async importRecords(
+    records: AsyncIterable<GalleryRecord> | Iterable<GalleryRecord>,
+  ): Promise<ImportSummary> {
+    let subjects = 0;
+    let faces = 0;
+    let header = false;
+    let current: { name: string; metadata: JsonObject; createdAt: Date } | null = null;
+    let pending: NewFace[] = [];
+    const touched = new Set<string>();
+    const flush = async (): Promise<void> => {
+      if (!current) return;
+      const s = current;
+      const group = pending;
+      await this.live().transaction(async (tx) => {
+        let row: Row;
+        try {
+          [row] = await tx.query(
+            `INSERT INTO subjects (name, metadata, created_at) VALUES ($1, $2::jsonb, $3::timestamptz)
+             RETURNING id, name, metadata, created_at, 0 AS face_count`,
+            [checkName(s.name), JSON.stringify(checkMetadata(s.metadata)), s.createdAt.toISOString()],
+          );
+        } catch (err) {
+          if (sqlState(err) === '23505') {
+            throw new GalleryError('name-taken', `cannot import '${s.name}': a subject of that name exists`, {
+              cause: err,
+            });
+          }
+          throw err;
+        }
+        await this.insertFaces(tx, toSubject(row), group);
+      });
+      subjects += 1;
+      faces += group.length;
+      for (const f of group) touched.add(f.recognizer);
+      current = null;
+      pending = [];
+    };
+    for await (const r of iterate(records)) {
+      if (!header) {
+        if (r.type !== 'gallery' || r.format !== 'arcface-ts-gallery' || r.version !== 1) {
+          throw new GalleryError('bad-input', 'not an arcface-ts gallery export (no version 1 header first)');
+        }
+        header = true;
+        continue;
+      }
+      if (r.type === 'subject') {
+        await flush();
+        current = { name: r.name, metadata: r.metadata, createdAt: r.createdAt };
+      } else if (r.type === 'face') {
+        if (!current || r.subject !== current.name) {
+          throw new GalleryError(
+            'bad-input',
+            `a face of '${r.subject}' does not follow its subject's record` +
+              (current ? ` (it follows '${current.name}')` : ''),
+          );
+        }
+        pending.push(r);
+      } else {
+        throw new GalleryError('bad-input', 'a second export header in the middle of the records');
+      }
+    }
+    await flush();
+    if (!header) throw new GalleryError('bad-input', 'empty export: no header');
+    await this.maintainIndexes(touched);
+    return { subjects, faces };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.db.close();
+    } finally {
+      await this.onClose();
+    }
+  }
+}
+
+function toHit(r: Row): SearchHit {
+  return {
+    subjectId: num(r.subject_id),
+    name: String(r.name),
+    faceId: num(r.face_id),
+    // pgvector's cosine distance is 1 - cos; float4 arithmetic, so clamp the tiny excursions past +-1.
+    similarity: Math.max(-1, Math.min(1, 1 - num(r.d))),
+  };
+}
