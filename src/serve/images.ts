@@ -67,9 +67,10 @@ export async function readRequestImages(
     images.set(imageFields[0], request.body);
   } else if (request.body && typeof request.body === 'object') {
     for (const [key, value] of Object.entries(request.body as Record<string, unknown>)) {
-      if (typeof value !== 'string') continue;
-      if (imageFields.includes(key)) images.set(key, fromBase64(value, key));
-      else if (textFields.includes(key)) fields.set(key, value);
+      if (imageFields.includes(key) && typeof value === 'string') images.set(key, fromBase64(value, key));
+      else if (textFields.includes(key) && (typeof value === 'string' || typeof value === 'number')) {
+        fields.set(key, String(value));
+      }
     }
   } else {
     throw new ProblemError(

@@ -20,6 +20,8 @@ export interface WorkerPipelineOptions {
 export interface ModelInfo {
   readonly detector: string;
   readonly recognizer: string;
+  /** The id the gallery stores this recogniser's faces under (the spec, or a file hash for ONNX files). */
+  readonly galleryId: string;
   /** Embedding length. */
   readonly dim: number;
   /** The recogniser's calibrated same-person threshold (cosine), when known. */

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createFacePipeline } from '../face/pipeline.js';
 import { ImageError } from '../face/image.js';
+import { recognizerId } from '../gallery/enrol.js';
 import { parseDetectorSpec, parseRecognizerSpec } from '../face/zoo.js';
 import type {
   InferenceRequest,
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     models: {
       detector: pipeline.detector.spec,
       recognizer: rec.spec,
+      galleryId: await recognizerId(rec),
       dim: rec.dim,
       threshold: rec.threshold ?? null,
       calibration: rec.calibration ?? null,

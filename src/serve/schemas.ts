@@ -39,6 +39,11 @@ export const modelsSchema = z
   })
   .meta({ title: 'Models' });
 
+/** A face as responses carry it. */
+export type FaceOut = z.input<typeof faceSchema>;
+/** The model ids responses carry. */
+export type ModelsOut = z.input<typeof modelsSchema>;
+
 export const detectResponse = z
   .object({
     models: modelsSchema,
@@ -69,7 +74,7 @@ export const verifyResponse = z
     same: z.boolean().meta({ description: 'similarity >= threshold' }),
     faces: z.array(faceSchema).meta({ description: 'The face used from each image' }),
     subject: z
-      .object({ id: z.string(), name: z.string(), faceId: z.string() })
+      .object({ id: z.number().int(), name: z.string(), faceId: z.number().int() })
       .optional()
       .meta({ description: 'When verifying against a subject: the subject, and its closest face' }),
   })
@@ -80,7 +85,7 @@ export const imageBody = z.object({ image: base64Image }).meta({ title: 'ImageBo
 export const verifyBody = z
   .union([
     z.object({ image1: base64Image, image2: base64Image }),
-    z.object({ image: base64Image, subject: z.string().min(1) }),
+    z.object({ image: base64Image, subject: z.union([z.string().regex(/^\d+$/), z.number().int()]) }),
   ])
   .meta({ title: 'VerifyBody' });
 
@@ -146,3 +151,84 @@ export function imageContent(
   }
   return { content };
 }
+
+const isoDate = z.string().meta({ description: 'ISO 8601 time' });
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ description: 'Any JSON object; stored and returned as given' });
+
+export const subjectSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    metadata: metadataSchema,
+    createdAt: isoDate,
+    faceCount: z.number().int(),
+  })
+  .meta({ title: 'Subject' });
+
+export const storedFaceSchema = z
+  .object({
+    id: z.number().int(),
+    subjectId: z.number().int(),
+    recognizer: z.string(),
+    dim: z.number().int(),
+    imageSha256: z.string().nullable(),
+    source: z.string().nullable(),
+    box: boxSchema.nullable(),
+    landmarks: z.array(pointSchema).nullable(),
+    detectorScore: z.number().nullable(),
+    quality: z.number().nullable(),
+    createdAt: isoDate,
+  })
+  .meta({ title: 'StoredFace' });
+
+export const subjectDetailSchema = subjectSchema.extend({ faces: z.array(storedFaceSchema) });
+
+export const subjectListResponse = z.object({ subjects: z.array(subjectSchema) });
+
+export const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const subjectParams = z.object({ id: z.coerce.number().int().positive() });
+export const faceParams = subjectParams.extend({ faceId: z.coerce.number().int().positive() });
+
+export const createSubjectBody = z
+  .object({
+    name: z.string().min(1).max(200).meta({ description: 'Unique; stored as data, any characters' }),
+    metadata: metadataSchema.optional(),
+  })
+  .strict();
+
+export const patchSubjectBody = z
+  .object({ name: z.string().min(1).max(200).optional(), metadata: metadataSchema.optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.metadata !== undefined, 'give name and/or metadata');
+
+export const deletedResponse = z.object({ deleted: z.literal(true), faces: z.number().int() });
+
+export const identifyQuery = thresholdQuery.extend({
+  top: z.coerce.number().int().min(1).max(100).default(5).meta({ description: 'Candidates to return' }),
+});
+
+export const candidateSchema = z.object({
+  subjectId: z.number().int(),
+  name: z.string(),
+  faceId: z.number().int(),
+  similarity: z.number(),
+});
+
+export const identifyResponse = z
+  .object({
+    models: modelsSchema,
+    face: faceSchema,
+    facesFound: z.number().int(),
+    known: z.boolean().meta({ description: 'The best candidate reaches the threshold (open-set decision)' }),
+    match: candidateSchema.nullable(),
+    candidates: z.array(candidateSchema).meta({ description: 'Best first, one per subject' }),
+    threshold: z.number(),
+    mode: z.enum(['exact', 'hnsw']).meta({ description: 'How the gallery was searched' }),
+  })
+  .meta({ title: 'IdentifyResponse' });

@@ -8,14 +8,24 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import type { FaceEmbedding } from '../face/pipeline.js';
-import type { DetectedFace } from '../face/types.js';
+import { GalleryError } from '../gallery/errors.js';
+import type { GalleryStore } from '../gallery/types.js';
+import { registerGalleryRoutes, verifyAgainstSubject } from './gallery-routes.js';
 import type { InferencePool } from './inference-pool.js';
 import { readRequestImages } from './images.js';
 import { type KeyFile, type KeyRecord, type Scope, grants } from './keys.js';
 import { createMetrics } from './metrics.js';
 import { PROBLEM_MEDIA_TYPE, ProblemError } from './problems.js';
+import {
+  SECURITY,
+  cosine,
+  embeddedFace,
+  faceOut,
+  galleryProblem,
+  modelsOut,
+  needImage,
+  thresholdFor,
+} from './route-kit.js';
 import {
   detectResponse,
   embedResponse,
@@ -69,18 +79,16 @@ export interface ServerOptions {
   readonly corsOrigins?: readonly string[];
   /** Fastify's logger (pino, to stdout): off by default, as library code must not print. */
   readonly logger?: boolean;
+  /**
+   * The gallery (subjects, faces, identify, verify against a subject); absent: those routes are not served.
+   * Closed with the server unless `keepGallery`.
+   */
+  readonly gallery?: GalleryStore;
+  readonly keepGallery?: boolean;
 }
 
 /** The service's Fastify instance, with the routes it registered (method + URL pattern, as in OpenAPI). */
 export type ArcfaceServer = FastifyInstance & { readonly routeList: readonly string[] };
-
-function faceOut(face: DetectedFace): z.input<typeof detectResponse>['faces'][number] {
-  return {
-    box: face.box,
-    score: face.score,
-    landmarks: face.landmarks.map(([x, y]) => [x, y] as [number, number]),
-  };
-}
 
 function presentedKey(req: FastifyRequest): string | null {
   const auth = req.headers.authorization;
@@ -96,6 +104,7 @@ function presentedKey(req: FastifyRequest): string | null {
 function asProblem(err: unknown, req: FastifyRequest): ProblemError {
   if (err instanceof ProblemError) return err;
   if (err instanceof RequestValidationError) return new ProblemError('bad-request', err.message);
+  if (err instanceof GalleryError) return galleryProblem(err);
   const fe = err as Partial<FastifyError> & { validation?: unknown };
   if (fe.validation) return new ProblemError('bad-request', fe.message ?? 'invalid request');
   switch (fe.code) {
@@ -202,7 +211,15 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
     await app.register(cors, { origin: [...opts.corsOrigins] });
   }
 
-  const metrics = createMetrics({ queued: () => pool.queued, running: () => pool.running });
+  const metrics = createMetrics({
+    queued: () => pool.queued,
+    running: () => pool.running,
+    ...(opts.gallery
+      ? {
+          facesEnrolled: async () => (await opts.gallery!.recognizers()).reduce((n, r) => n + r.faceCount, 0),
+        }
+      : {}),
+  });
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(
       req.method,
@@ -266,35 +283,17 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
     void reply.type('application/json').send(JSON.stringify(app.swagger()));
   });
 
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
-  const models = (): z.input<typeof detectResponse>['models'] => {
-    const m = pool.models;
-    return { detector: m.detector, recognizer: m.recognizer, dim: m.dim };
-  };
-  const thresholdFor = (given: number | undefined): number => {
-    const t = given ?? pool.models.threshold;
-    if (t === null || t === undefined) {
-      throw new ProblemError(
-        'bad-request',
-        `no calibrated threshold is known for ${pool.models.recognizer}: pass ?threshold=T`,
-      );
+  const security = SECURITY;
+  const models = (): ReturnType<typeof modelsOut> => modelsOut(pool);
+  const store = opts.gallery;
+  const galleryState = async (): Promise<'ok' | 'unreachable' | 'none'> => {
+    if (!store) return 'none';
+    try {
+      await store.recognizers();
+      return 'ok';
+    } catch {
+      return 'unreachable';
     }
-    return t;
-  };
-  const needImage = (images: ReadonlyMap<string, Uint8Array>, field: string): Uint8Array => {
-    const image = images.get(field);
-    if (!image) throw new ProblemError('bad-request', `the request has no image in field '${field}'`);
-    return image;
-  };
-  const similarity = (a: Float32Array, b: Float32Array): number => {
-    let dot = 0;
-    for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
-    return dot;
-  };
-  const embedded = (e: FaceEmbedding): DetectedFace => {
-    // The workers run with fallback off, so an embedding always has its face.
-    if (!e.face) throw new ProblemError('no-face', 'no face was found in the image');
-    return e.face;
   };
 
   app.get(
@@ -317,16 +316,17 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
         response: { 200: readyResponse, 503: readyResponse },
       },
     },
-    (_req, reply) => {
-      const ready = pool.ready;
+    async (_req, reply) => {
+      const gallery = await galleryState();
+      const ready = pool.ready && gallery !== 'unreachable';
       void reply.code(ready ? 200 : 503);
       return {
         status: ready ? ('ready' as const) : ('not-ready' as const),
         workers: pool.size,
         queued: pool.queued,
         running: pool.running,
-        models: ready ? models() : null,
-        gallery: 'none' as const,
+        models: pool.ready ? models() : null,
+        gallery,
       };
     },
   );
@@ -384,7 +384,7 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
       return {
         models: models(),
         embedding: Array.from(e.embedding),
-        face: faceOut(embedded(e)),
+        face: faceOut(embeddedFace(e)),
         facesFound: e.facesFound,
         width: e.width,
         height: e.height,
@@ -397,36 +397,57 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'Same person or not: two images (image1, image2)',
+        summary: 'Same person or not: two images (image1, image2), or an image and a subject id',
         tags: ['faces'],
         security,
         querystring: verifyQuery,
-        body: imageContent(verifyBody, ['image1', 'image2'], false),
+        body: imageContent(verifyBody, ['image1', 'image2', 'image', 'subject'], true),
         response: { 200: verifyResponse },
       },
     },
     async (req) => {
-      const threshold = thresholdFor(req.query.threshold);
-      const { images } = await readRequestImages(req, ['image1', 'image2']);
+      const threshold = thresholdFor(pool, req.query.threshold);
+      const { images, fields } = await readRequestImages(req, ['image1', 'image2', 'image'], ['subject']);
+      const subjectText = req.query.subject ?? fields.get('subject');
+      if (subjectText !== undefined) {
+        if (!store) throw new ProblemError('not-found', 'this service has no gallery: verify two images');
+        const subjectId = Number(subjectText);
+        if (!Number.isInteger(subjectId) || subjectId < 1) {
+          throw new ProblemError('bad-request', `subject must be a subject id, got '${String(subjectText)}'`);
+        }
+        const e = await pool.embed(needImage(images, images.has('image') ? 'image' : 'image1'));
+        const v = await verifyAgainstSubject(store, pool.models.galleryId, e.embedding, subjectId);
+        return {
+          models: models(),
+          similarity: v.similarity,
+          threshold,
+          same: v.similarity >= threshold,
+          faces: [faceOut(embeddedFace(e))],
+          subject: v.subject,
+        };
+      }
       // Both sides go to the pool at once: with two idle workers they are embedded in parallel.
       const [a, b] = await Promise.all([
         pool.embed(needImage(images, 'image1')),
         pool.embed(needImage(images, 'image2')),
       ]);
-      const s = Math.max(-1, Math.min(1, similarity(a.embedding, b.embedding)));
+      const similarity = cosine(a.embedding, b.embedding);
       return {
         models: models(),
-        similarity: s,
+        similarity,
         threshold,
-        same: s >= threshold,
-        faces: [faceOut(embedded(a)), faceOut(embedded(b))],
+        same: similarity >= threshold,
+        faces: [faceOut(embeddedFace(a)), faceOut(embeddedFace(b))],
       };
     },
   );
 
+  if (store) registerGalleryRoutes(app, pool, store);
+
   app.addHook('onClose', async () => {
     await pool.drain();
     if (!opts.keepPool) await pool.close();
+    if (store && !opts.keepGallery) await store.close();
   });
 
   await app.ready();
