@@ -28,12 +28,12 @@ async function call(
   method: string,
   path: string,
   key: string | null,
-  body?: BodyInit | Json,
+  body?: Uint8Array<ArrayBuffer> | FormData | Json,
   contentType?: string,
 ): Promise<{ status: number; json: Json }> {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   let payload: BodyInit | undefined;
-  if (body instanceof Uint8Array || body instanceof FormData) payload = body;
+  if (body instanceof Uint8Array || body instanceof FormData) payload = body as BodyInit;
   else if (body !== undefined) {
     payload = JSON.stringify(body);
     headers['content-type'] = 'application/json';
@@ -43,7 +43,7 @@ async function call(
   return { status: r.status, json: (await r.json()) as Json };
 }
 
-const jpeg = (path: string): Uint8Array => new Uint8Array(readFileSync(path));
+const jpeg = (path: string): Uint8Array<ArrayBuffer> => Uint8Array.from(readFileSync(path));
 
 describe('subjects', () => {
   it('create, list, show, rename, set metadata; names and metadata are data, never SQL or paths', async () => {
@@ -131,7 +131,7 @@ describe.skipIf(!LFW)('faces, identify and verify (LFW)', () => {
       'POST',
       `/v1/subjects/${george}/faces`,
       svc.keys.enrol,
-      new Uint8Array(grey),
+      Uint8Array.from(grey),
       'image/png',
     );
     expect(none).toMatchObject({ status: 422, json: { type: problemType('no-face') } });
