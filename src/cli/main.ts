@@ -5,6 +5,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
 import { registerGalleryCommands } from './commands/gallery.js';
+import { registerServeCommand } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerToyCommand(program);
   registerGalleryCommands(program);
+  registerServeCommand(program);
   return program;
 }
 
