@@ -14,11 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { problemType } from '../../src/serve/problems.js';
 import { sample, startService } from './service.js';
 
-const GROUP = readFileSync(sample(1)); // 1920 x 1280, several faces: the slowest image at hand
+const GROUP = Uint8Array.from(readFileSync(sample(1))); // 1920 x 1280, several faces: the slowest image at hand
 const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 const run = promisify(execFile);
 
-function embed(url: string, key: string, body: Uint8Array = GROUP): Promise<Response> {
+function embed(url: string, key: string, body: Uint8Array<ArrayBuffer> = GROUP): Promise<Response> {
   return fetch(`${url}/v1/embed`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' },
@@ -123,7 +123,7 @@ describe('arcface serve', () => {
         child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      const res = await embed(url, key, readFileSync(sample(2)));
+      const res = await embed(url, key, Uint8Array.from(readFileSync(sample(2))));
       expect(res.status).toBe(200);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
