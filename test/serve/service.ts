@@ -39,16 +39,23 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Start inference workers, a key file and the service, listening on 127.0.0.1 at a free port. */
+/**
+ * Start inference workers, a key file and the service, listening on 127.0.0.1 at a free port.
+ * @param sameKeysAs another running service whose key file (and keys) this one shares, as instances behind one
+ *   load balancer do
+ */
 export async function startService(
   pool: Partial<InferencePoolOptions> = {},
   server: Partial<Omit<ServerOptions, 'pool' | 'auth'>> = {},
+  sameKeysAs?: RunningService,
 ): Promise<RunningService> {
   const dir = await mkdtemp(join(tmpdir(), 'arcface-serve-'));
-  const keyFile = new KeyFile(join(dir, 'keys.json'), 0);
-  const read = (await keyFile.create('reader', ['read'])).key;
-  const enrol = (await keyFile.create('enroller', ['read', 'enrol'])).key;
-  const admin = (await keyFile.create('admin', ['admin'])).key;
+  const keyFile = sameKeysAs?.keyFile ?? new KeyFile(join(dir, 'keys.json'), 0);
+  const { read, enrol, admin } = sameKeysAs?.keys ?? {
+    read: (await keyFile.create('reader', ['read'])).key,
+    enrol: (await keyFile.create('enroller', ['read', 'enrol'])).key,
+    admin: (await keyFile.create('admin', ['admin'])).key,
+  };
   const workers = await InferencePool.start({
     size: 1,
     maxQueue: 16,
