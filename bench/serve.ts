@@ -95,7 +95,8 @@ const pool = await InferencePool.start({
   timeoutMs: 0,
   pipeline: { threads: 1, maxPixels: 40_000_000 },
 });
-await pool.embed(probes[0]);
+// Warm-up: every worker's first run pays ONNX Runtime's one-off costs.
+await Promise.all(Array.from({ length: workers * 2 }, (_, i) => pool.embed(probes[i % probes.length])));
 const poolRate = await throughput(duration, workers * 2, (i) => pool.embed(probes[i]));
 await pool.close();
 
