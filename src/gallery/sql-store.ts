@@ -31,6 +31,18 @@ import { checkEmbedding, decodeVectorSend, vectorLiteral } from './vector.js';
  */
 export const DEFAULT_HNSW_THRESHOLD = 50_000;
 
+/** pgvector's `hnsw.ef_search` by default: recall@1 against exact search in docs/GALLERY.md. */
+export const DEFAULT_EF_SEARCH = 100;
+
+/** The session setting each backend applies to every connection. */
+export function efSearchSetting(opts: SqlStoreOptions): string {
+  const ef = opts.efSearch ?? DEFAULT_EF_SEARCH;
+  if (!Number.isInteger(ef) || ef < 1 || ef > 1000) {
+    throw new GalleryError('bad-input', `bad efSearch ${ef}: an integer in [1, 1000]`);
+  }
+  return `SET hnsw.ef_search = ${ef}`;
+}
+
 export interface SqlStoreOptions {
   /** Build a recogniser's HNSW index once it holds this many faces (default {@link DEFAULT_HNSW_THRESHOLD}). */
   readonly hnswThreshold?: number;
@@ -42,6 +54,13 @@ export interface SqlStoreOptions {
 
 /** Rows per INSERT statement: 12 parameters a face stays far below PostgreSQL's 65,535-parameter limit. */
 const INSERT_CHUNK = 500;
+
+/**
+ * An import commits every this many subjects (or faces, whichever comes first): a subject is never split across
+ * transactions, and large imports do not hold one huge transaction.
+ */
+const IMPORT_BATCH_SUBJECTS = 500;
+const IMPORT_BATCH_FACES = 5000;
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -156,6 +175,10 @@ export class SqlGalleryStore implements GalleryStore {
   private readonly efSearch: number;
   private readonly indexBuildMemory: string;
   private closed = false;
+  /** Faces per recogniser at the last count (Infinity once indexed), to skip counting on every write. */
+  private readonly countsSeen = new Map<string, number>();
+  /** Recognisers seen by searches: dimension and whether their HNSW index exists. */
+  private readonly indexed = new Map<string, { dim: number; indexed: boolean }>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -165,7 +188,7 @@ export class SqlGalleryStore implements GalleryStore {
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {
     this.hnswThreshold = opts.hnswThreshold ?? DEFAULT_HNSW_THRESHOLD;
-    this.efSearch = opts.efSearch ?? 100;
+    this.efSearch = opts.efSearch ?? DEFAULT_EF_SEARCH;
     this.indexBuildMemory = opts.indexBuildMemory ?? '256MB';
     if (!/^\d+\s*(kB|MB|GB)$/.test(this.indexBuildMemory)) {
       throw new GalleryError('bad-input', `bad indexBuildMemory '${this.indexBuildMemory}': e.g. '256MB'`);
@@ -294,10 +317,21 @@ export class SqlGalleryStore implements GalleryStore {
     for (const f of faces) checkEmbedding(f.embedding, expected, recognizer);
   }
 
-  private async insertFaces(tx: SqlQueries, subject: Subject, faces: readonly NewFace[]): Promise<Face[]> {
-    if (faces.length === 0) return [];
+  /** Insert faces of one or more subjects (already in `tx`), after checking models, embeddings and duplicates. */
+  private async insertFaces(
+    tx: SqlQueries,
+    items: readonly { readonly subject: Subject; readonly face: NewFace }[],
+  ): Promise<Face[]> {
+    if (items.length === 0) return [];
+    const faces = items.map((x) => x.face);
     const byModel = new Map<string, NewFace[]>();
-    for (const f of faces) byModel.set(f.recognizer, [...(byModel.get(f.recognizer) ?? []), f]);
+    for (const f of faces) {
+      const group = byModel.get(f.recognizer);
+      if (group) group.push(f);
+      else byModel.set(f.recognizer, [f]);
+    }
+    const ownerOf = new Map<string, string>();
+    for (const x of items) if (x.face.imageSha256) ownerOf.set(x.face.imageSha256, x.subject.name);
     for (const [recognizer, group] of byModel) {
       await this.checkRecognizer(tx, recognizer, group);
       const hashes = group.flatMap((f) => (f.imageSha256 ? [f.imageSha256] : []));
@@ -318,18 +352,19 @@ export class SqlGalleryStore implements GalleryStore {
       const first = held.entries().next();
       if (!first.done) {
         const [h, where] = first.value;
+        const mine = ownerOf.get(h);
         throw new GalleryError(
           'duplicate-image',
           `the image with sha256 ${h.slice(0, 12)}… is already enrolled` +
-            (where.subject === subject.name ? ` for '${subject.name}'` : ` as '${where.subject}'`),
+            (where.subject === mine ? ` for '${mine}'` : ` as '${where.subject}'`),
         );
       }
     }
     const out: Face[] = [];
-    for (let start = 0; start < faces.length; start += INSERT_CHUNK) {
-      const chunk = faces.slice(start, start + INSERT_CHUNK);
+    for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+      const chunk = items.slice(start, start + INSERT_CHUNK);
       const params: unknown[] = [];
-      const values = chunk.map((f) => {
+      const values = chunk.map(({ subject, face: f }) => {
         const b = f.box ? [f.box.x1, f.box.y1, f.box.x2, f.box.y2] : null;
         const l = f.landmarks ? f.landmarks.flatMap(([x, y]) => [x, y]) : null;
         const row = [
@@ -385,9 +420,12 @@ export class SqlGalleryStore implements GalleryStore {
         );
       }
       const subject = await this.subjectRow(tx, ref);
-      return this.insertFaces(tx, subject, faces);
+      return this.insertFaces(
+        tx,
+        faces.map((face) => ({ subject, face })),
+      );
     });
-    await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)));
+    await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)), faces.length);
     return added;
   }
 
@@ -448,27 +486,36 @@ export class SqlGalleryStore implements GalleryStore {
       throw new GalleryError('bad-input', `bad k ${k}: an integer in [1, 1000]`);
     }
     const db = this.live();
-    const known = await db.query<{ id: string; dim: number; hnsw_index: string | null }>(
-      `SELECT id, dim, hnsw_index FROM recognizers`,
-    );
-    const rec = known.find((r) => r.id === recognizer);
-    if (!rec) {
-      if (known.length === 0) return { hits: [], mode: 'exact' };
-      const other = known[0];
-      throw new GalleryError(
-        'model-mismatch',
-        `this gallery holds faces embedded by ${other.id} (${other.dim}-d), but the query was embedded by ` +
-          `${recognizer} (${embedding.length}-d): embeddings of different models cannot be compared`,
-      );
-    }
-    const dim = num(rec.dim);
-    checkEmbedding(embedding, dim, recognizer);
     const mode = opts.mode ?? 'auto';
-    if (mode === 'hnsw' && !rec.hnsw_index) {
+    // A recogniser's dimension never changes and an index once built stays, so the lookup query is skipped when
+    // the index is known to exist, or always on the embedded backend, where no other process builds one (a round
+    // trip is most of a search's time on PGlite).
+    let rec = this.indexed.get(recognizer);
+    if (rec && !rec.indexed && this.backend !== 'embedded') rec = undefined;
+    if (!rec) {
+      const known = await db.query<{ id: string; dim: number; hnsw_index: string | null }>(
+        `SELECT id, dim, hnsw_index FROM recognizers`,
+      );
+      const row = known.find((r) => r.id === recognizer);
+      if (!row) {
+        if (known.length === 0) return { hits: [], mode: 'exact' };
+        const other = known[0];
+        throw new GalleryError(
+          'model-mismatch',
+          `this gallery holds faces embedded by ${other.id} (${other.dim}-d), but the query was embedded by ` +
+            `${recognizer} (${embedding.length}-d): embeddings of different models cannot be compared`,
+        );
+      }
+      rec = { dim: num(row.dim), indexed: row.hnsw_index !== null };
+      this.indexed.set(recognizer, rec);
+    }
+    const dim = rec.dim;
+    checkEmbedding(embedding, dim, recognizer);
+    if (mode === 'hnsw' && !rec.indexed) {
       throw new GalleryError('bad-input', `no HNSW index for ${recognizer} yet: build it first (buildIndex)`);
     }
     const q = vectorLiteral(embedding);
-    if (mode === 'exact' || !rec.hnsw_index) {
+    if (mode === 'exact' || !rec.indexed) {
       // Every face compared; the best face per subject, then the k best subjects.
       const rows = await db.query(
         `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
@@ -483,18 +530,20 @@ export class SqlGalleryStore implements GalleryStore {
     const fetch = Math.max(k * 4, 20);
     const ef = Math.min(1000, Math.max(this.efSearch, fetch));
     const expr = `(embedding::vector(${dim}))`;
-    const rows = await db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL hnsw.ef_search = ${ef}`);
-      // The recogniser is inlined so the planner can match the partial index's predicate.
-      return tx.query(
-        `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
-           SELECT subject_id, id AS face_id, ${expr} <=> $1::vector(${dim}) AS d
-           FROM faces WHERE recognizer = ${sqlLiteral(recognizer)}
-           ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${fetch}
-         ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d`,
-        [q],
-      );
-    });
+    // The recogniser is inlined so the planner can match the partial index's predicate.
+    const sql = `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
+        SELECT subject_id, id AS face_id, ${expr} <=> $1::vector(${dim}) AS d
+        FROM faces WHERE recognizer = ${sqlLiteral(recognizer)}
+        ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${fetch}
+      ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d`;
+    // Each session starts at ef_search = efSearch (set by the backend); only a larger fetch needs its own.
+    const rows =
+      ef <= this.efSearch
+        ? await db.query(sql, [q])
+        : await db.transaction(async (tx) => {
+            await tx.exec(`SET LOCAL hnsw.ef_search = ${ef}`);
+            return tx.query(sql, [q]);
+          });
     const best = new Map<number, SearchHit>();
     for (const r of rows) {
       const hit = toHit(r);
@@ -519,17 +568,27 @@ export class SqlGalleryStore implements GalleryStore {
       );
       await tx.query(`UPDATE recognizers SET hnsw_index = $1 WHERE id = $2`, [name, recognizer]);
     });
+    this.indexed.delete(recognizer);
   }
 
   /** Build the HNSW index of recognisers that passed the threshold. */
-  private async maintainIndexes(recognizers: ReadonlySet<string>): Promise<void> {
+  private async maintainIndexes(recognizers: ReadonlySet<string>, added: number): Promise<void> {
     for (const id of recognizers) {
+      // Counting faces costs a scan; a count known to be far below the threshold (this process's last count plus
+      // what it added since) skips it. Other processes' additions are caught at the next real count.
+      const known = this.countsSeen.get(id);
+      if (known !== undefined && known + added < this.hnswThreshold) {
+        this.countsSeen.set(id, known + added);
+        continue;
+      }
       const [row] = await this.live().query(
         `SELECT r.hnsw_index, (SELECT count(*) FROM faces f WHERE f.recognizer = r.id) AS n
          FROM recognizers r WHERE r.id = $1`,
         [id],
       );
-      if (row && row.hnsw_index === null && num(row.n) >= this.hnswThreshold) await this.buildIndex(id);
+      if (!row) continue;
+      this.countsSeen.set(id, row.hnsw_index === null ? num(row.n) : Infinity);
+      if (row.hnsw_index === null && num(row.n) >= this.hnswThreshold) await this.buildIndex(id);
     }
   }
 
@@ -582,36 +641,59 @@ export class SqlGalleryStore implements GalleryStore {
     let subjects = 0;
     let faces = 0;
     let header = false;
-    let current: { name: string; metadata: JsonObject; createdAt: Date } | null = null;
-    let pending: NewFace[] = [];
+    interface Pending {
+      readonly name: string;
+      readonly metadata: JsonObject;
+      readonly createdAt: Date;
+      readonly faces: NewFace[];
+    }
+    let batch: Pending[] = [];
+    let batchFaces = 0;
+    const names = new Set<string>();
     const touched = new Set<string>();
     const flush = async (): Promise<void> => {
-      if (!current) return;
-      const s = current;
-      const group = pending;
+      if (batch.length === 0) return;
+      const group = batch;
       await this.live().transaction(async (tx) => {
-        let row: Row;
-        try {
-          [row] = await tx.query(
-            `INSERT INTO subjects (name, metadata, created_at) VALUES ($1, $2::jsonb, $3::timestamptz)
-             RETURNING id, name, metadata, created_at, 0 AS face_count`,
-            [checkName(s.name), JSON.stringify(checkMetadata(s.metadata)), s.createdAt.toISOString()],
+        const taken = await tx.query(
+          `SELECT name FROM subjects WHERE name IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+          [JSON.stringify(group.map((g) => g.name))],
+        );
+        if (taken.length > 0) {
+          throw new GalleryError(
+            'name-taken',
+            `cannot import '${String(taken[0].name)}': a subject of that name exists`,
           );
-        } catch (err) {
-          if (sqlState(err) === '23505') {
-            throw new GalleryError('name-taken', `cannot import '${s.name}': a subject of that name exists`, {
-              cause: err,
-            });
-          }
-          throw err;
         }
-        await this.insertFaces(tx, toSubject(row), group);
+        const byName = new Map<string, Subject>();
+        for (let start = 0; start < group.length; start += INSERT_CHUNK) {
+          const chunk = group.slice(start, start + INSERT_CHUNK);
+          const params = chunk.flatMap((g) => [
+            checkName(g.name),
+            JSON.stringify(checkMetadata(g.metadata)),
+            g.createdAt.toISOString(),
+          ]);
+          const rows = await tx.query(
+            `INSERT INTO subjects (name, metadata, created_at) VALUES ${chunk
+              .map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::jsonb, $${3 * i + 3}::timestamptz)`)
+              .join(', ')}
+             RETURNING id, name, metadata, created_at, 0 AS face_count`,
+            params,
+          );
+          for (const r of rows) byName.set(String(r.name), toSubject(r));
+        }
+        await this.insertFaces(
+          tx,
+          group.flatMap((g) => g.faces.map((face) => ({ subject: byName.get(g.name) as Subject, face }))),
+        );
       });
-      subjects += 1;
-      faces += group.length;
-      for (const f of group) touched.add(f.recognizer);
-      current = null;
-      pending = [];
+      subjects += group.length;
+      for (const g of group) {
+        faces += g.faces.length;
+        for (const f of g.faces) touched.add(f.recognizer);
+      }
+      batch = [];
+      batchFaces = 0;
     };
     for await (const r of iterate(records)) {
       if (!header) {
@@ -622,9 +704,14 @@ export class SqlGalleryStore implements GalleryStore {
         continue;
       }
       if (r.type === 'subject') {
-        await flush();
-        current = { name: r.name, metadata: r.metadata, createdAt: r.createdAt };
+        if (names.has(r.name)) {
+          throw new GalleryError('bad-input', `subject '${r.name}' appears twice in the import`);
+        }
+        names.add(r.name);
+        if (batch.length >= IMPORT_BATCH_SUBJECTS || batchFaces >= IMPORT_BATCH_FACES) await flush();
+        batch.push({ name: r.name, metadata: r.metadata, createdAt: r.createdAt, faces: [] });
       } else if (r.type === 'face') {
+        const current = batch[batch.length - 1];
         if (!current || r.subject !== current.name) {
           throw new GalleryError(
             'bad-input',
@@ -632,14 +719,15 @@ export class SqlGalleryStore implements GalleryStore {
               (current ? ` (it follows '${current.name}')` : ''),
           );
         }
-        pending.push(r);
+        current.faces.push(r);
+        batchFaces += 1;
       } else {
         throw new GalleryError('bad-input', 'a second export header in the middle of the records');
       }
     }
     await flush();
     if (!header) throw new GalleryError('bad-input', 'empty export: no header');
-    await this.maintainIndexes(touched);
+    await this.maintainIndexes(touched, faces);
     return { subjects, faces };
   }
 

@@ -174,7 +174,8 @@ export interface GalleryStore {
   /** Everything, as records (header, then each subject and its faces); embeddings exact. */
   exportRecords(): AsyncIterable<GalleryRecord>;
   /**
-   * Add exported records: subjects must not exist yet (one transaction per subject with its faces).
+   * Add exported records: subjects must not exist yet. Committed in batches (up to 500 subjects or 5,000
+   * faces each, a subject never split): a failure rolls back its batch; earlier batches stay.
    * @throws 'bad-input', 'name-taken', and addFaces's errors
    */
   importRecords(records: AsyncIterable<GalleryRecord> | Iterable<GalleryRecord>): Promise<ImportSummary>;

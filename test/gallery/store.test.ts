@@ -258,6 +258,35 @@ for (const backend of backends) {
   });
 }
 
+describe.runIf(havePostgres())(
+  'gallery store: the HNSW index is built past its threshold',
+  { timeout: 300_000 },
+  () => {
+    it('builds the index once a recogniser holds hnswThreshold faces, and searches switch to it', async () => {
+      const cluster = await startPostgres();
+      try {
+        const store = await openServerGallery(await cluster.createDatabase('threshold'), {
+          hnswThreshold: 6,
+        });
+        try {
+          for (let i = 0; i < 2; i++) await store.addFaces(`person ${i}`, facesOf(i), { create: {} });
+          expect((await store.recognizers())[0].indexed).toBe(false);
+          expect((await store.search(identities[1], MODEL)).mode).toBe('exact');
+          await store.addFaces('person 2', facesOf(2), { create: {} });
+          expect((await store.recognizers())[0]).toMatchObject({ faceCount: 6, indexed: true });
+          const approx = await store.search(identities[1], MODEL, { k: 2 });
+          expect(approx.mode).toBe('hnsw');
+          expect(approx.hits[0].name).toBe('person 1');
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await cluster.stop();
+      }
+    });
+  },
+);
+
 describe('embedded gallery directory lock', { timeout: 300_000 }, () => {
   it('refuses a second opener of the same directory, naming the pid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gallery-lock-'));
