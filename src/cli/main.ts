@@ -6,6 +6,7 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
 import { registerGalleryCommands } from './commands/gallery.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerClusterCommand } from './commands/cluster.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerToyCommand(program);
   registerGalleryCommands(program);
   registerServeCommand(program);
+  registerClusterCommand(program);
   return program;
 }
 
