@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GalleryError } from '../gallery/errors.js';
 import type { GalleryStore } from '../gallery/types.js';
+import { registerClusterRoute } from './cluster-route.js';
 import { registerGalleryRoutes, verifyAgainstSubject } from './gallery-routes.js';
 import type { InferencePool } from './inference-pool.js';
 import { readRequestImages } from './images.js';
@@ -442,6 +443,7 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
     },
   );
 
+  registerClusterRoute(app, pool);
   if (store) registerGalleryRoutes(app, pool, store);
 
   app.addHook('onClose', async () => {

@@ -161,6 +161,34 @@ describe('face routes', () => {
     expect(res.json.similarity as number).toBeCloseTo(1, 5);
     expect(res.json.same).toBe(true);
   });
+  it.skipIf(!haveLfw())(
+    'POST /v1/cluster groups photos by person and lists the ones without a face',
+    async () => {
+      const form = new FormData();
+      const photos = [
+        lfw('Aaron_Peirsol', 1),
+        lfw('George_W_Bush', 1),
+        lfw('Aaron_Peirsol', 2),
+        lfw('George_W_Bush', 2),
+        lfw('Aaron_Peirsol', 3),
+        lfw('George_W_Bush', 3),
+      ];
+      for (const p of photos) form.append('images', new Blob([readFileSync(p)]), 'photo.jpg');
+      const grey = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#888' } })
+        .png()
+        .toBuffer();
+      form.append('images', new Blob([Uint8Array.from(grey)]), 'grey.png');
+      const res = await post('/v1/cluster', form, svc.auth(svc.keys.read));
+      expect(res.status).toBe(200);
+      const groups = (res.json.groups as number[][]).map((g) => [...g].sort());
+      expect(groups.sort()).toEqual([
+        [0, 2, 4],
+        [1, 3, 5],
+      ]);
+      expect(res.json).toMatchObject({ noFace: [6], unclustered: [], method: 'whispers' });
+      expect((res.json.faces as unknown[])[6]).toBeNull();
+    },
+  );
 });
 
 describe('security and limits', () => {
