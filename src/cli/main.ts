@@ -4,8 +4,9 @@ import { registerFaceCommands } from './commands/face.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
-import { registerClusterCommand } from './commands/cluster.js';
 import { registerGalleryCommands } from './commands/gallery.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerClusterCommand } from './commands/cluster.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -19,8 +20,9 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerTrainCommands(program);
   registerToyCommand(program);
-  registerClusterCommand(program);
   registerGalleryCommands(program);
+  registerServeCommand(program);
+  registerClusterCommand(program);
   return program;
 }
 

@@ -10,7 +10,7 @@ import { GalleryError } from './errors.js';
 import { type DirLock, LOCK_FILE, lockDirectory } from './lock.js';
 import { migrate } from './schema.js';
 import type { Row, SqlDatabase, SqlQueries } from './sql.js';
-import { SqlGalleryStore, type SqlStoreOptions } from './sql-store.js';
+import { SqlGalleryStore, type SqlStoreOptions, efSearchSetting } from './sql-store.js';
 
 /** PGlite keeps the database files in this sub-directory, beside the lock file. */
 const DATA_DIR = 'pgdata';
@@ -75,6 +75,7 @@ export async function openEmbeddedGallery(
     await pg.waitReady;
     const db = wrap(pg);
     await migrate(db, where);
+    await db.exec(efSearchSetting(opts));
     return new SqlGalleryStore(db, 'embedded', where, opts, async () => lock?.release());
   } catch (err) {
     await pg?.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { GalleryError } from './errors.js';
 import { migrate } from './schema.js';
 import type { Row, SqlDatabase, SqlQueries } from './sql.js';
-import { SqlGalleryStore, type SqlStoreOptions } from './sql-store.js';
+import { SqlGalleryStore, type SqlStoreOptions, efSearchSetting } from './sql-store.js';
 
 /** The connection string with any password replaced by `***`, for messages. */
 export function redactUrl(url: string): string {
@@ -35,7 +35,9 @@ export interface ServerOptions extends SqlStoreOptions {
  */
 export async function openServerGallery(url: string, opts: ServerOptions = {}): Promise<SqlGalleryStore> {
   const where = redactUrl(url);
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
+  // Every connection starts with the store's hnsw.ef_search (a startup option: no extra round trip).
+  const efSearch = efSearchSetting(opts).replace(/^SET (\S+) = (\d+)$/, '-c $1=$2');
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4, options: efSearch });
   // An idle client's error (server restarted) must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   const db: SqlDatabase = {

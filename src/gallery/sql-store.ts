@@ -31,6 +31,18 @@ import { checkEmbedding, decodeVectorSend, vectorLiteral } from './vector.js';
  */
 export const DEFAULT_HNSW_THRESHOLD = 50_000;
 
+/** pgvector's `hnsw.ef_search` by default: recall@1 against exact search in docs/GALLERY.md. */
+export const DEFAULT_EF_SEARCH = 100;
+
+/** The session setting each backend applies to every connection. */
+export function efSearchSetting(opts: SqlStoreOptions): string {
+  const ef = opts.efSearch ?? DEFAULT_EF_SEARCH;
+  if (!Number.isInteger(ef) || ef < 1 || ef > 1000) {
+    throw new GalleryError('bad-input', `bad efSearch ${ef}: an integer in [1, 1000]`);
+  }
+  return `SET hnsw.ef_search = ${ef}`;
+}
+
 export interface SqlStoreOptions {
   /** Build a recogniser's HNSW index once it holds this many faces (default {@link DEFAULT_HNSW_THRESHOLD}). */
   readonly hnswThreshold?: number;
@@ -165,6 +177,8 @@ export class SqlGalleryStore implements GalleryStore {
   private closed = false;
   /** Faces per recogniser at the last count (Infinity once indexed), to skip counting on every write. */
   private readonly countsSeen = new Map<string, number>();
+  /** Recognisers seen by searches: dimension and whether their HNSW index exists. */
+  private readonly indexed = new Map<string, { dim: number; indexed: boolean }>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -174,7 +188,7 @@ export class SqlGalleryStore implements GalleryStore {
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {
     this.hnswThreshold = opts.hnswThreshold ?? DEFAULT_HNSW_THRESHOLD;
-    this.efSearch = opts.efSearch ?? 100;
+    this.efSearch = opts.efSearch ?? DEFAULT_EF_SEARCH;
     this.indexBuildMemory = opts.indexBuildMemory ?? '256MB';
     if (!/^\d+\s*(kB|MB|GB)$/.test(this.indexBuildMemory)) {
       throw new GalleryError('bad-input', `bad indexBuildMemory '${this.indexBuildMemory}': e.g. '256MB'`);
@@ -472,27 +486,36 @@ export class SqlGalleryStore implements GalleryStore {
       throw new GalleryError('bad-input', `bad k ${k}: an integer in [1, 1000]`);
     }
     const db = this.live();
-    const known = await db.query<{ id: string; dim: number; hnsw_index: string | null }>(
-      `SELECT id, dim, hnsw_index FROM recognizers`,
-    );
-    const rec = known.find((r) => r.id === recognizer);
-    if (!rec) {
-      if (known.length === 0) return { hits: [], mode: 'exact' };
-      const other = known[0];
-      throw new GalleryError(
-        'model-mismatch',
-        `this gallery holds faces embedded by ${other.id} (${other.dim}-d), but the query was embedded by ` +
-          `${recognizer} (${embedding.length}-d): embeddings of different models cannot be compared`,
-      );
-    }
-    const dim = num(rec.dim);
-    checkEmbedding(embedding, dim, recognizer);
     const mode = opts.mode ?? 'auto';
-    if (mode === 'hnsw' && !rec.hnsw_index) {
+    // A recogniser's dimension never changes and an index once built stays, so the lookup query is skipped when
+    // the index is known to exist, or always on the embedded backend, where no other process builds one (a round
+    // trip is most of a search's time on PGlite).
+    let rec = this.indexed.get(recognizer);
+    if (rec && !rec.indexed && this.backend !== 'embedded') rec = undefined;
+    if (!rec) {
+      const known = await db.query<{ id: string; dim: number; hnsw_index: string | null }>(
+        `SELECT id, dim, hnsw_index FROM recognizers`,
+      );
+      const row = known.find((r) => r.id === recognizer);
+      if (!row) {
+        if (known.length === 0) return { hits: [], mode: 'exact' };
+        const other = known[0];
+        throw new GalleryError(
+          'model-mismatch',
+          `this gallery holds faces embedded by ${other.id} (${other.dim}-d), but the query was embedded by ` +
+            `${recognizer} (${embedding.length}-d): embeddings of different models cannot be compared`,
+        );
+      }
+      rec = { dim: num(row.dim), indexed: row.hnsw_index !== null };
+      this.indexed.set(recognizer, rec);
+    }
+    const dim = rec.dim;
+    checkEmbedding(embedding, dim, recognizer);
+    if (mode === 'hnsw' && !rec.indexed) {
       throw new GalleryError('bad-input', `no HNSW index for ${recognizer} yet: build it first (buildIndex)`);
     }
     const q = vectorLiteral(embedding);
-    if (mode === 'exact' || !rec.hnsw_index) {
+    if (mode === 'exact' || !rec.indexed) {
       // Every face compared; the best face per subject, then the k best subjects.
       const rows = await db.query(
         `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
@@ -507,18 +530,20 @@ export class SqlGalleryStore implements GalleryStore {
     const fetch = Math.max(k * 4, 20);
     const ef = Math.min(1000, Math.max(this.efSearch, fetch));
     const expr = `(embedding::vector(${dim}))`;
-    const rows = await db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL hnsw.ef_search = ${ef}`);
-      // The recogniser is inlined so the planner can match the partial index's predicate.
-      return tx.query(
-        `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
-           SELECT subject_id, id AS face_id, ${expr} <=> $1::vector(${dim}) AS d
-           FROM faces WHERE recognizer = ${sqlLiteral(recognizer)}
-           ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${fetch}
-         ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d`,
-        [q],
-      );
-    });
+    // The recogniser is inlined so the planner can match the partial index's predicate.
+    const sql = `SELECT t.subject_id, s.name, t.face_id, t.d FROM (
+        SELECT subject_id, id AS face_id, ${expr} <=> $1::vector(${dim}) AS d
+        FROM faces WHERE recognizer = ${sqlLiteral(recognizer)}
+        ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${fetch}
+      ) t JOIN subjects s ON s.id = t.subject_id ORDER BY t.d`;
+    // Each session starts at ef_search = efSearch (set by the backend); only a larger fetch needs its own.
+    const rows =
+      ef <= this.efSearch
+        ? await db.query(sql, [q])
+        : await db.transaction(async (tx) => {
+            await tx.exec(`SET LOCAL hnsw.ef_search = ${ef}`);
+            return tx.query(sql, [q]);
+          });
     const best = new Map<number, SearchHit>();
     for (const r of rows) {
       const hit = toHit(r);
@@ -543,6 +568,7 @@ export class SqlGalleryStore implements GalleryStore {
       );
       await tx.query(`UPDATE recognizers SET hnsw_index = $1 WHERE id = $2`, [name, recognizer]);
     });
+    this.indexed.delete(recognizer);
   }
 
   /** Build the HNSW index of recognisers that passed the threshold. */
