@@ -263,7 +263,6 @@ function runChild(backend: Backend, classes: number, rate: number): Result | str
 
 /** Where the engine's time goes: ONNX Runtime's profiler, kernel time per node, last runs only. */
 async function profileEngine(classes: number): Promise<void> {
-  const ort = await import('onnxruntime-node');
   const x = E.input('x', [B, D]);
   const weight = E.input('W', [classes, D]);
   const labels = E.input('labels', [B], 'int64');
@@ -271,9 +270,9 @@ async function profileEngine(classes: number): Promise<void> {
   const [gradX, gradW] = E.grad(head.loss, [x, weight]);
   const graph = E.lower({ outputs: { loss: head.loss, gradX, gradW } });
   const feeds = {
-    x: new ort.Tensor('float32', normals(B * D, 1), [B, D]),
-    W: new ort.Tensor('float32', normals(classes * D, 2), [classes, D]),
-    labels: new ort.Tensor('int64', labelsFor(classes), [B]),
+    x: { data: normals(B * D, 1), dims: [B, D] },
+    W: { data: normals(classes * D, 2), dims: [classes, D] },
+    labels: { data: labelsFor(classes), dims: [B] },
   };
   const p = await profileRuns(graph.bytes, feeds, { threads: THREADS, warmup, iters, groupBy: 'node' });
   printProfile(`C=${classes}`, p);

@@ -6,9 +6,10 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Session, type SessionFeed } from '../src/engine/session.js';
 
 /** ONNX Runtime typed feeds, as `InferenceSession.run` takes them. */
-type OrtFeeds = Record<string, import('onnxruntime-node').Tensor>;
+type OrtFeeds = Readonly<Record<string, SessionFeed>>;
 
 export interface ProfileOptions {
   readonly threads: number;
@@ -41,17 +42,15 @@ export async function profileRuns(
   feeds: OrtFeeds,
   opts: ProfileOptions,
 ): Promise<Profile> {
-  const ort = await import('onnxruntime-node');
   const prefix = join(tmpdir(), `arcface-profile-${process.pid}`);
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: opts.threads,
-    interOpNumThreads: 1,
-    enableProfiling: true,
-    profileFilePrefix: prefix,
-  });
+  const session = await Session.create(
+    bytes,
+    { threads: opts.threads, profilePrefix: prefix },
+    'profiled graph',
+  );
   for (let i = 0; i < opts.warmup + opts.iters; i++) await session.run(feeds);
   session.endProfiling();
-  await session.release();
+  await session.dispose();
   const file = readdirSync(tmpdir()).find((f) => f.startsWith(basename(prefix)));
   if (!file) throw new Error('profile: ONNX Runtime wrote no profile file');
   const events = JSON.parse(readFileSync(join(tmpdir(), file), 'utf8')) as Event[];

@@ -30,6 +30,7 @@ import {
   initialTensors,
 } from '../src/train/index.js';
 import { printProfile, profileRuns } from './profile.js';
+import type { SessionFeed } from '../src/engine/session.js';
 
 const { values } = parseArgs({
   options: {
@@ -313,7 +314,6 @@ async function tfjsStatus(): Promise<string> {
 
 /** ONNX Runtime's profile of one engine step: kernel time per op type (or node), forward and backward together. */
 async function profileStep(name: BackboneSpec['name']): Promise<void> {
-  const ort = await import('onnxruntime-node');
   const config = benchConfig(name);
   const { backbone, head } = buildArchitecture(config, SHAPE, C);
   const { params, buffers } = initialTensors(backbone, head, 0);
@@ -322,7 +322,7 @@ async function profileStep(name: BackboneSpec['name']): Promise<void> {
     { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
     { threads: THREADS },
   );
-  const feeds: Record<string, import('onnxruntime-node').Tensor> = {};
+  const feeds: Record<string, SessionFeed> = {};
   for (const v of step.graph.inputs) {
     const stored = [params, buffers, state].find((s) => s.has(v.name))?.get(v.name).data;
     const data =
@@ -333,7 +333,7 @@ async function profileStep(name: BackboneSpec['name']): Promise<void> {
           : v.name === 'lr'
             ? Float32Array.of(1e-3)
             : (stored ?? new Float32Array(v.shape.reduce((a, d) => a * d, 1)).fill(1)); // dropout masks: keep all
-    feeds[v.name] = new ort.Tensor(v.dtype === 'int64' ? 'int64' : 'float32', data, [...v.shape]);
+    feeds[v.name] = { data, dims: v.shape };
   }
   const p = await profileRuns(step.graph.bytes, feeds, {
     threads: THREADS,

@@ -54,7 +54,7 @@ const pipeline = await createFacePipeline({
   threads: args.threads ? Number(args.threads) : undefined,
   select,
   detection: { inputSize: args['det-size'] ? Number(args['det-size']) : undefined },
-  // Unless --no-flip, the recogniser's own default applies (src/face/known-models.ts).
+  // Unless --no-flip, the recogniser's own default applies (src/face/models.ts).
   recognition: args['no-flip'] ? { flip: false } : {},
 });
 const rec = pipeline.recognizer!;

@@ -20,4 +20,20 @@ export * from './ops/activation.js';
 export * from './ops/dropout.js';
 export { grad } from './grad.js';
 export { lower, OPSET, type GraphSpec, type LoweredGraph, type ValueSpec } from './onnx.js';
-export { Program, evaluate, clearSessionCache, type RuntimeOptions, type Feeds } from './runtime.js';
+export {
+  Program,
+  evaluate,
+  cachedSessionCount,
+  clearSessionCache,
+  type RuntimeOptions,
+  type Feeds,
+} from './runtime.js';
+export {
+  Session,
+  SessionDisposedError,
+  executionProviders,
+  type SessionFeed,
+  type SessionOptions,
+  type SessionOutput,
+  type SessionTensor,
+} from './session.js';

@@ -3,20 +3,13 @@
  * feeds and fetches with checks that fail in TypeScript with a clear message, not inside the runtime.
  */
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
 import { type DType, type TypedArray, dtypeOf, isFloat } from './dtype.js';
 import { type GraphSpec, type LoweredGraph, type ValueSpec, lower } from './onnx.js';
+import { Session, SessionDisposedError, type SessionFeed, type SessionOptions } from './session.js';
 import { sizeOf } from './tensor.js';
 
-/** Where and how a program runs. */
-export interface RuntimeOptions {
-  /** Intra-op threads (default: all cores). */
-  readonly threads?: number;
-  /** 'cpu' (default), 'cuda' (fails if unavailable) or 'auto' (CUDA when this onnxruntime build has it). */
-  readonly device?: 'cpu' | 'cuda' | 'auto';
-  /** ONNX Runtime graph optimisation level (default 'all'). */
-  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+/** Where and how a program runs: the session's options (session.ts), with the engine's own defaults. */
+export interface RuntimeOptions extends SessionOptions {
   /**
    * Keep freed CPU buffers in ONNX Runtime's memory arena for reuse (default true). The arena saves
    * the page faults of fresh allocations on every run (MobileFaceNet training step, batch 16: about
@@ -38,43 +31,60 @@ export interface RuntimeOptions {
   readonly checkFinite?: boolean;
 }
 
-function executionProviders(device: RuntimeOptions['device']): string[] {
-  const available = ort.listSupportedBackends().map((b) => b.name);
-  if (device === 'cuda') {
-    if (!available.includes('cuda')) {
-      throw new Error(
-        `device 'cuda' requested but this onnxruntime-node build offers: ${available.join(', ')}`,
-      );
-    }
-    return ['cuda', 'cpu'];
-  }
-  if (device === 'auto' && available.includes('cuda')) return ['cuda', 'cpu'];
-  return ['cpu'];
+/**
+ * One cached session and the programs using it. Programs compiled from the same bytes and options share
+ * a session; the last one disposed releases it and takes it out of the cache.
+ */
+interface CacheEntry {
+  readonly key: string;
+  readonly session: Promise<Session>;
+  users: number;
 }
 
-const sessionCache = new Map<string, Promise<ort.InferenceSession>>();
+const sessionCache = new Map<string, CacheEntry>();
 
-async function session(bytes: Uint8Array, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+function acquire(bytes: Uint8Array, opts: RuntimeOptions): CacheEntry {
   const key = createHash('sha256').update(bytes).digest('hex') + JSON.stringify(opts);
-  let s = sessionCache.get(key);
-  if (!s) {
-    s = ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: opts.optimization ?? 'all',
-      enableCpuMemArena: opts.enableCpuMemArena ?? true,
-      enableMemPattern: opts.enableMemPattern ?? false,
-      executionProviders: executionProviders(opts.device),
+  let entry = sessionCache.get(key);
+  if (!entry) {
+    const session = Session.create(
+      bytes,
+      {
+        ...opts,
+        enableCpuMemArena: opts.enableCpuMemArena ?? true,
+        enableMemPattern: opts.enableMemPattern ?? false,
+      },
+      'engine graph',
+    );
+    const created: CacheEntry = { key, session, users: 0 };
+    session.catch(() => {
+      if (sessionCache.get(key) === created) sessionCache.delete(key);
     });
-    sessionCache.set(key, s);
-    s.catch(() => sessionCache.delete(key));
+    sessionCache.set(key, created);
+    entry = created;
   }
-  return s;
+  entry.users++;
+  return entry;
 }
 
-/** Forget cached sessions (they are released when garbage-collected). */
+async function releaseEntry(entry: CacheEntry): Promise<void> {
+  entry.users--;
+  if (entry.users > 0) return;
+  if (sessionCache.get(entry.key) === entry) sessionCache.delete(entry.key);
+  await (await entry.session).dispose();
+}
+
+/**
+ * Forget cached sessions, so the next compile creates fresh ones. Sessions still held by a program stay
+ * open until that program's `dispose()`.
+ */
 export function clearSessionCache(): void {
   sessionCache.clear();
+}
+
+/** How many sessions the cache holds (for tests and diagnostics). */
+export function cachedSessionCount(): number {
+  return sessionCache.size;
 }
 
 /** Feeds by input name. */
@@ -82,16 +92,42 @@ export type Feeds = Readonly<Record<string, TypedArray>>;
 
 /** A compiled graph: call `run` with typed arrays, get typed arrays back. */
 export class Program {
+  private released = false;
+
   private constructor(
     readonly graph: LoweredGraph,
-    private readonly session: ort.InferenceSession,
+    private readonly session: Session,
+    private readonly entry: CacheEntry,
     private readonly opts: RuntimeOptions,
   ) {}
 
   /** Lower a graph and create (or reuse) its ONNX Runtime session. */
   static async compile(spec: GraphSpec, opts: RuntimeOptions = {}): Promise<Program> {
     const graph = lower(spec);
-    return new Program(graph, await session(graph.bytes, opts), opts);
+    const entry = acquire(graph.bytes, opts);
+    let session: Session;
+    try {
+      session = await entry.session;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
+    return new Program(graph, session, entry, opts);
+  }
+
+  /** True once `dispose()` has been called. */
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  /**
+   * Stop using the session. The session is released when no other program compiled from the same graph
+   * and options holds it. A second call does nothing.
+   */
+  async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await releaseEntry(this.entry);
   }
 
   /** The graph inputs still to be fed. */
@@ -109,7 +145,8 @@ export class Program {
    * @param fetch output names to return (default: all)
    */
   async run(feeds: Feeds, fetch?: readonly string[]): Promise<Record<string, TypedArray>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    if (this.released) throw new SessionDisposedError('run: this program was disposed');
+    const sessionFeeds: Record<string, SessionFeed> = {};
     const known = new Set(this.graph.inputs.map((v) => v.name));
     for (const name of Object.keys(feeds)) {
       if (!known.has(name))
@@ -119,12 +156,12 @@ export class Program {
       const data = feeds[v.name];
       if (!data) throw new Error(`run: missing input '${v.name}' (${v.dtype}[${v.shape.join(',')}])`);
       checkFeed(v, data, this.opts.checkFinite ?? true);
-      ortFeeds[v.name] = new ort.Tensor(v.dtype, data, [...v.shape]);
+      sessionFeeds[v.name] = { type: v.dtype, data, dims: v.shape };
     }
     const names = fetch ?? this.graph.outputs.map((o) => o.name);
-    const result = await this.session.run(ortFeeds, [...names]);
+    const result = await this.session.run(sessionFeeds, names);
     const out: Record<string, TypedArray> = {};
-    for (const n of names) out[n] = result[n].data as TypedArray;
+    for (const n of names) out[n] = result[n].data;
     return out;
   }
 }

@@ -3,7 +3,6 @@
  * folder (face/ supplies one), or an embeddings file keyed by relative image path.
  */
 import { join } from 'node:path';
-import { progress } from '../util/progress.js';
 import type { EmbeddingSet } from './embeddings-io.js';
 
 /** Embeds one image file; face/'s pipeline (detect, align, embed) fits this shape. */
@@ -46,27 +45,22 @@ export interface EmbeddedImages {
 }
 
 /**
- * Embed images with a progress bar on stderr.
+ * Embed images.
  * @param root the image folder
  * @param paths image paths relative to root
  * @param embed a {@link BatchEmbedder}, or {@link oneByOne} around an {@link Embedder}
+ * @param opts.onProgress called as images are embedded, with the count done and `paths.length`
  */
 export async function embedImages(
   root: string,
   paths: readonly string[],
   embed: BatchEmbedder,
-  opts: { readonly quiet?: boolean } = {},
+  opts: { readonly onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EmbeddedImages> {
-  const bar = progress('embedding', paths.length, { quiet: opts.quiet });
-  let results: readonly (Float32Array | Error)[];
-  try {
-    results = await embed(
-      paths.map((p) => join(root, p)),
-      (done) => bar.update(done),
-    );
-  } finally {
-    bar.stop();
-  }
+  const results = await embed(
+    paths.map((p) => join(root, p)),
+    (done) => opts.onProgress?.(done, paths.length),
+  );
   if (results.length !== paths.length)
     throw new Error(`embedder returned ${results.length} results for ${paths.length} images`);
   const failures: EmbedFailure[] = [];

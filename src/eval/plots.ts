@@ -2,7 +2,7 @@
  * Evaluation plots as hand-written SVG (no plotting dependency), and PNG through sharp: ROC with a
  * log-scale FAR axis, genuine vs impostor score histograms, CMC curves.
  */
-import sharp from 'sharp';
+import { escapeXml, svgToPng } from '../util/svg.js';
 import type { RocCurve } from './roc.js';
 
 const W = 720;
@@ -17,8 +17,6 @@ const VLINE_STYLES = [
 ];
 const FONT = 'font-family="DejaVu Sans, Arial, Helvetica, sans-serif"';
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const f2 = (v: number): string => (Math.round(v * 100) / 100).toString();
 
 interface Axis {
@@ -97,7 +95,7 @@ function chart(
   const bottom = M.top + fr.ph;
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(
-    `<text x="${W / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${W / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`,
   );
   // Grid and ticks.
   for (const v of x.minor ?? []) {
@@ -110,7 +108,7 @@ function chart(
     parts.push(`<line x1="${p}" y1="${M.top}" x2="${p}" y2="${bottom}" stroke="#dddddd"/>`);
     parts.push(`<line x1="${p}" y1="${bottom}" x2="${p}" y2="${bottom + 5}" stroke="black"/>`);
     parts.push(
-      `<text x="${p}" y="${bottom + 20}" text-anchor="middle" font-size="13">${esc(x.format(v))}</text>`,
+      `<text x="${p}" y="${bottom + 20}" text-anchor="middle" font-size="13">${escapeXml(x.format(v))}</text>`,
     );
   }
   for (const v of y.ticks) {
@@ -118,17 +116,17 @@ function chart(
     parts.push(`<line x1="${M.left}" y1="${p}" x2="${M.left + fr.pw}" y2="${p}" stroke="#dddddd"/>`);
     parts.push(`<line x1="${M.left - 5}" y1="${p}" x2="${M.left}" y2="${p}" stroke="black"/>`);
     parts.push(
-      `<text x="${M.left - 9}" y="${p}" dy="4" text-anchor="end" font-size="13">${esc(y.format(v))}</text>`,
+      `<text x="${M.left - 9}" y="${p}" dy="4" text-anchor="end" font-size="13">${escapeXml(y.format(v))}</text>`,
     );
   }
   parts.push(
     `<rect x="${M.left}" y="${M.top}" width="${fr.pw}" height="${fr.ph}" fill="none" stroke="black"/>`,
   );
   parts.push(
-    `<text x="${M.left + fr.pw / 2}" y="${H - 14}" text-anchor="middle" font-size="14">${esc(x.label)}</text>`,
+    `<text x="${M.left + fr.pw / 2}" y="${H - 14}" text-anchor="middle" font-size="14">${escapeXml(x.label)}</text>`,
   );
   parts.push(
-    `<text transform="translate(18 ${M.top + fr.ph / 2}) rotate(-90)" text-anchor="middle" font-size="14">${esc(y.label)}</text>`,
+    `<text transform="translate(18 ${M.top + fr.ph / 2}) rotate(-90)" text-anchor="middle" font-size="14">${escapeXml(y.label)}</text>`,
   );
   // Data, clipped to the plot area.
   parts.push(
@@ -177,7 +175,7 @@ function chart(
       parts.push(
         `<line x1="${f2(lx + 8)}" y1="${yy - 4}" x2="${f2(lx + 32)}" y2="${yy - 4}" stroke="${e.color}" stroke-width="3"${dash}/>`,
       );
-      parts.push(`<text x="${f2(lx + 38)}" y="${yy}" font-size="13">${esc(e.label)}</text>`);
+      parts.push(`<text x="${f2(lx + 38)}" y="${yy}" font-size="13">${escapeXml(e.label)}</text>`);
     });
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>\n${parts.join('\n')}\n</svg>\n`;
@@ -350,7 +348,5 @@ export function cmcSvg(curves: readonly { label: string; cmc: readonly number[] 
   );
 }
 
-/** Render an SVG to PNG bytes (sharp / librsvg). */
-export async function svgToPng(svg: string): Promise<Uint8Array> {
-  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
-}
+/** Re-exported from util/svg.ts, where it is shared with the toy report. */
+export { svgToPng };

@@ -2,19 +2,24 @@
  * The two evaluation runs, from loaded inputs to outcomes: a pairs list with its images' embeddings,
  * and a labelled set of embeddings (all-pairs verification and identification).
  */
-import { type Progress, progress } from '../util/progress.js';
 import { type IdentificationSummary, type IdentifyOptions, identifyLabelled } from './identification.js';
 import type { EmbeddedImages } from './pair-embeddings.js';
 import { type LineIssue, LineIssuesError, type PairImages, type PairsList } from './pairs.js';
 import { MAX_ALL_PAIRS, allPairsScores, l2Normalize, pairScores } from './similarity.js';
 import { type VerificationOutcome, verifyAllPairs, verifyPairs } from './verification.js';
 
+/** The long stages of a run, as {@link RunOptions.onProgress} names them. */
+export type RunStage = 'scoring all pairs' | 'searching the gallery';
+
 /** Options common to both runs. */
 export interface RunOptions {
   /** ONNX Runtime threads for scoring (default: all cores). */
   readonly threads?: number;
-  /** No progress bars. */
-  readonly quiet?: boolean;
+  /**
+   * Called as long stages advance: `done` of `total` units of `stage` ('scoring all pairs': embeddings,
+   * 'searching the gallery': probes). A stage's first call comes before its work starts.
+   */
+  readonly onProgress?: (stage: RunStage, done: number, total: number) => void;
   readonly fars?: readonly number[];
 }
 
@@ -106,35 +111,23 @@ export async function runLabelled(
         if (!ids.has(l)) ids.set(l, ids.size);
         return ids.get(l)!;
       });
-      const bar = progress('scoring all pairs', n, { quiet: opts.quiet });
-      try {
-        const all = await allPairsScores(normed, dim, labelIds, {
-          threads: opts.threads,
-          onProgress: (d) => bar.update(d),
-        });
-        if (all.genuine.length === 0)
-          notes.push('all-pairs verification skipped: no identity has two embeddings');
-        else verification = verifyAllPairs(all.genuine, all.impostor, { fars: opts.fars });
-      } finally {
-        bar.stop();
-      }
+      opts.onProgress?.('scoring all pairs', 0, n);
+      const all = await allPairsScores(normed, dim, labelIds, {
+        threads: opts.threads,
+        onProgress: (d) => opts.onProgress?.('scoring all pairs', d, n),
+      });
+      if (all.genuine.length === 0)
+        notes.push('all-pairs verification skipped: no identity has two embeddings');
+      else verification = verifyAllPairs(all.genuine, all.impostor, { fars: opts.fars });
     }
   }
   let identification: IdentificationSummary | null = null;
   if (opts.identification ?? true) {
-    // The probe count is known only after the split, so the bar starts at the first report.
-    let bar: Progress | null = null;
-    try {
-      identification = await identifyLabelled(normed, dim, labels, {
-        ...opts,
-        onProgress: (done, total) => {
-          bar ??= progress('searching the gallery', total, { quiet: opts.quiet });
-          bar.update(done);
-        },
-      });
-    } finally {
-      (bar as Progress | null)?.stop();
-    }
+    // The probe count is known only after the split, so this stage's first report is its first update.
+    identification = await identifyLabelled(normed, dim, labels, {
+      ...opts,
+      onProgress: (done, total) => opts.onProgress?.('searching the gallery', done, total),
+    });
     if (identification.note) notes.push(identification.note);
   }
   return { verification, identification, notes };

@@ -77,38 +77,43 @@ export async function searchGallery(
     scoringRuntime(opts),
   );
 
-  const gT = transposeRows(gallery, dim);
-  const out: SearchResult = {
-    k,
-    topIndex: new Int32Array(p * k),
-    topScore: new Float32Array(p * k),
-    rank: new Int32Array(p),
-    matedScore: new Float32Array(p),
-  };
-  const block = new Float32Array(rows * dim);
-  const mates = new BigInt64Array(rows);
-  for (let start = 0; start < p; start += rows) {
-    const m = Math.min(rows, p - start);
-    block.fill(0);
-    block.set(probes.subarray(start * dim, (start + m) * dim));
-    mates.fill(0n);
-    for (let i = 0; i < m; i++) {
-      const t = mate[start + i];
-      if (t >= g || t < -1) throw new Error(`search: probe ${start + i} names gallery row ${t} of ${g}`);
-      if (t >= 0) mates[i] = BigInt(t);
+  // Each call builds its own graph, so its session is never reused: release it when done.
+  try {
+    const gT = transposeRows(gallery, dim);
+    const out: SearchResult = {
+      k,
+      topIndex: new Int32Array(p * k),
+      topScore: new Float32Array(p * k),
+      rank: new Int32Array(p),
+      matedScore: new Float32Array(p),
+    };
+    const block = new Float32Array(rows * dim);
+    const mates = new BigInt64Array(rows);
+    for (let start = 0; start < p; start += rows) {
+      const m = Math.min(rows, p - start);
+      block.fill(0);
+      block.set(probes.subarray(start * dim, (start + m) * dim));
+      mates.fill(0n);
+      for (let i = 0; i < m; i++) {
+        const t = mate[start + i];
+        if (t >= g || t < -1) throw new Error(`search: probe ${start + i} names gallery row ${t} of ${g}`);
+        if (t >= 0) mates[i] = BigInt(t);
+      }
+      const r = await program.run({ probes: block, galleryT: gT, mate: mates });
+      const ti = r.topIdx as BigInt64Array;
+      for (let i = 0; i < m * k; i++) out.topIndex[start * k + i] = Number(ti[i]);
+      out.topScore.set((r.topScore as Float32Array).subarray(0, m * k), start * k);
+      const rk = r.rank as Float32Array;
+      const ms = r.matedScore as Float32Array;
+      for (let i = 0; i < m; i++) {
+        const has = mate[start + i] >= 0;
+        out.rank[start + i] = has ? rk[i] : 0;
+        out.matedScore[start + i] = has ? ms[i] : NaN;
+      }
+      opts.onProgress?.(start + m, p);
     }
-    const r = await program.run({ probes: block, galleryT: gT, mate: mates });
-    const ti = r.topIdx as BigInt64Array;
-    for (let i = 0; i < m * k; i++) out.topIndex[start * k + i] = Number(ti[i]);
-    out.topScore.set((r.topScore as Float32Array).subarray(0, m * k), start * k);
-    const rk = r.rank as Float32Array;
-    const ms = r.matedScore as Float32Array;
-    for (let i = 0; i < m; i++) {
-      const has = mate[start + i] >= 0;
-      out.rank[start + i] = has ? rk[i] : 0;
-      out.matedScore[start + i] = has ? ms[i] : NaN;
-    }
-    opts.onProgress?.(start + m, p);
+    return out;
+  } finally {
+    await program.dispose();
   }
-  return out;
 }

@@ -5,29 +5,8 @@
  */
 import { Program, type RuntimeOptions, gather, input, matmul, mul, reduceSum } from '../engine/index.js';
 
-/**
- * L2-normalise each row into a new array.
- * @param vectors rows of `dim` floats
- * @param name how to name a row in the error
- * @throws naming the row, on a zero or non-finite vector (it has no direction to compare)
- */
-export function l2Normalize(
-  vectors: Float32Array,
-  dim: number,
-  name: (row: number) => string = (r) => `embedding ${r}`,
-): Float32Array {
-  const out = new Float32Array(vectors.length);
-  for (let r = 0; r * dim < vectors.length; r++) {
-    let ss = 0;
-    for (let k = r * dim; k < (r + 1) * dim; k++) ss += vectors[k] * vectors[k];
-    if (!(ss > 0) || !Number.isFinite(ss)) {
-      throw new Error(`${name(r)} has norm ${Math.sqrt(ss)}: cannot normalise it`);
-    }
-    const inv = 1 / Math.sqrt(ss);
-    for (let k = r * dim; k < (r + 1) * dim; k++) out[k] = vectors[k] * inv;
-  }
-  return out;
-}
+/** L2-normalise each row into a new array (one implementation for face/ and eval/: util/vector.ts). */
+export { l2normalizeRows as l2Normalize } from '../util/vector.js';
 
 /**
  * Cosine similarity of two embeddings, in [-1, 1].
@@ -147,25 +126,30 @@ export async function pairScores(
   const ib = input('b', [chunk], 'int64');
   const score = reduceSum(mul(gather(x, ia), gather(x, ib)), [1]);
   const program = await Program.compile({ outputs: { score } }, scoringRuntime(opts));
-  const out = new Float32Array(total);
-  const a = new BigInt64Array(chunk);
-  const b = new BigInt64Array(chunk);
-  for (let start = 0; start < total; start += chunk) {
-    const m = Math.min(chunk, total - start);
-    a.fill(0n);
-    b.fill(0n);
-    for (let i = 0; i < m; i++) {
-      const [ra, rb] = [indexA[start + i], indexB[start + i]];
-      if (!(ra >= 0 && ra < n && rb >= 0 && rb < n))
-        throw new Error(`pairScores: pair ${start + i} names a row outside 0..${n - 1}`);
-      a[i] = BigInt(ra);
-      b[i] = BigInt(rb);
+  // Each call builds its own graph, so its session is never reused: release it when done.
+  try {
+    const out = new Float32Array(total);
+    const a = new BigInt64Array(chunk);
+    const b = new BigInt64Array(chunk);
+    for (let start = 0; start < total; start += chunk) {
+      const m = Math.min(chunk, total - start);
+      a.fill(0n);
+      b.fill(0n);
+      for (let i = 0; i < m; i++) {
+        const [ra, rb] = [indexA[start + i], indexB[start + i]];
+        if (!(ra >= 0 && ra < n && rb >= 0 && rb < n))
+          throw new Error(`pairScores: pair ${start + i} names a row outside 0..${n - 1}`);
+        a[i] = BigInt(ra);
+        b[i] = BigInt(rb);
+      }
+      const r = await program.run({ rows: normed, a, b });
+      out.set((r.score as Float32Array).subarray(0, m), start);
+      opts.onProgress?.(start + m, total);
     }
-    const r = await program.run({ rows: normed, a, b });
-    out.set((r.score as Float32Array).subarray(0, m), start);
-    opts.onProgress?.(start + m, total);
+    return out;
+  } finally {
+    await program.dispose();
   }
-  return out;
 }
 
 /** Genuine and impostor scores of every unordered pair of distinct rows. */
@@ -206,27 +190,31 @@ export async function allPairsScores(
   const q = input('q', [rows, dim]);
   const allT = input('allT', [dim, n]);
   const program = await Program.compile({ outputs: { s: matmul(q, allT) } }, scoringRuntime(opts));
-  const all = transposeRows(normed, dim);
-  const genuine = new Float32Array(genuineCount);
-  const impostor = new Float32Array(impostorCount);
-  let gi = 0;
-  let ii = 0;
-  const block = new Float32Array(rows * dim);
-  for (let start = 0; start < n; start += rows) {
-    const m = Math.min(rows, n - start);
-    block.fill(0);
-    block.set(normed.subarray(start * dim, (start + m) * dim));
-    const s = (await program.run({ q: block, allT: all })).s as Float32Array;
-    for (let r = 0; r < m; r++) {
-      const i = start + r;
-      const li = labels[i];
-      const row = r * n;
-      for (let j = i + 1; j < n; j++) {
-        if (labels[j] === li) genuine[gi++] = s[row + j];
-        else impostor[ii++] = s[row + j];
+  try {
+    const all = transposeRows(normed, dim);
+    const genuine = new Float32Array(genuineCount);
+    const impostor = new Float32Array(impostorCount);
+    let gi = 0;
+    let ii = 0;
+    const block = new Float32Array(rows * dim);
+    for (let start = 0; start < n; start += rows) {
+      const m = Math.min(rows, n - start);
+      block.fill(0);
+      block.set(normed.subarray(start * dim, (start + m) * dim));
+      const s = (await program.run({ q: block, allT: all })).s as Float32Array;
+      for (let r = 0; r < m; r++) {
+        const i = start + r;
+        const li = labels[i];
+        const row = r * n;
+        for (let j = i + 1; j < n; j++) {
+          if (labels[j] === li) genuine[gi++] = s[row + j];
+          else impostor[ii++] = s[row + j];
+        }
       }
+      opts.onProgress?.(start + m, n);
     }
-    opts.onProgress?.(start + m, n);
+    return { genuine, impostor };
+  } finally {
+    await program.dispose();
   }
-  return { genuine, impostor };
 }

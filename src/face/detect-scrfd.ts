@@ -2,40 +2,13 @@
  * InsightFace SCRFD face detectors (ONNX files with 5-point landmarks, e.g. scrfd_500m, scrfd_2.5g_bnkps,
  * buffalo_l's det_10g): letterbox, one session run, anchor-free decoding per stride, NMS.
  */
-import * as ort from 'onnxruntime-node';
-import { letterbox, unletterbox } from './letterbox.js';
-import { nms } from './nms.js';
-import { type SessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
-import { type PixelNormalization, writeChw } from './tensor-input.js';
-import type { DetectedFace, FaceDetector, Landmarks5, Point, RgbImage } from './types.js';
-
-/** Options shared by the detectors. */
-export interface DetectorOptions extends SessionOptions {
-  /**
-   * Detector input in pixels, `[width, height]` or one number for a square; rounded up to a multiple of 32.
-   * Ignored for models with a fixed input size. Default 640, InsightFace's `det_size`.
-   */
-  readonly inputSize?: number | readonly [number, number];
-  /** Minimum face score kept, in [0, 1]. */
-  readonly scoreThreshold?: number;
-  /** IoU above which the lower-scoring of two boxes is dropped. */
-  readonly nmsThreshold?: number;
-}
+import type { SessionOutput } from '../engine/session.js';
+import { type DetectorOptions, detectorInputSize, letterboxDetector } from './letterbox-detector.js';
+import { loadOnnxModel } from './onnx-model.js';
+import type { PixelNormalization } from './tensor-input.js';
+import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';
 
 const NORM: PixelNormalization = { mean: 127.5, std: 128, order: 'rgb' };
-
-/** Input size for a model: its fixed size if it has one, otherwise the requested size rounded up to /32. */
-export function detectorInputSize(
-  shape: readonly (number | string)[] | undefined,
-  requested: DetectorOptions['inputSize'],
-): [number, number] {
-  const fh = fixedDim(shape?.[2]);
-  const fw = fixedDim(shape?.[3]);
-  if (fh !== undefined && fw !== undefined) return [fw, fh];
-  const [w, h] = typeof requested === 'number' ? [requested, requested] : (requested ?? [640, 640]);
-  const up = (v: number): number => Math.max(32, Math.ceil(v / 32) * 32);
-  return [up(w), up(h)];
-}
 
 interface Level {
   readonly stride: number;
@@ -45,7 +18,7 @@ interface Level {
 }
 
 /** Pair the nine outputs by kind (last dim 1 / 4 / 10) and by level (most rows = finest stride). */
-function levels(outputs: ort.InferenceSession.ReturnType, path: string): Level[] {
+function levels(outputs: Readonly<Record<string, SessionOutput>>, path: string): Level[] {
   const byKind = new Map<number, { rows: number; data: Float32Array }[]>();
   for (const t of Object.values(outputs)) {
     const last = t.dims[t.dims.length - 1];
@@ -124,7 +97,7 @@ export async function loadScrfd(path: string, opts: DetectorOptions = {}): Promi
   const model = await loadOnnxModel(path, opts);
   const outputs = model.session.outputNames.length;
   if (outputs !== 9 && outputs !== 15) {
-    await model.session.release();
+    await model.session.dispose();
     throw new Error(
       `${path}: not an SCRFD model with landmarks (expected 9 or 15 outputs: score, bbox and kps per stride; ` +
         `got ${outputs})`,
@@ -133,24 +106,18 @@ export async function loadScrfd(path: string, opts: DetectorOptions = {}): Promi
   const inputName = model.session.inputNames[0];
   const [width, height] = detectorInputSize(model.inputShapes.get(inputName), opts.inputSize);
   const scoreThreshold = opts.scoreThreshold ?? 0.5;
-  const nmsThreshold = opts.nmsThreshold ?? 0.4;
-  return {
+  return letterboxDetector({
     spec: `scrfd:${path}`,
-    inputSize: { width, height },
-    async detect(image: RgbImage): Promise<DetectedFace[]> {
-      const lb = await letterbox(image, width, height);
-      // A fresh buffer per call: overlapping calls must not share an input that a pending run still reads.
-      const input = new Float32Array(3 * width * height);
-      writeChw(lb.image, NORM, input);
-      const outputs = await model.session.run({
-        [inputName]: new ort.Tensor('float32', input, [1, 3, height, width]),
-      });
+    session: model.session,
+    inputName,
+    width,
+    height,
+    normalization: NORM,
+    nmsThreshold: opts.nmsThreshold ?? 0.4,
+    decode(outputs) {
       const found: DetectedFace[] = [];
       for (const level of levels(outputs, path)) decodeLevel(level, width, height, scoreThreshold, found);
-      return nms(found, nmsThreshold).map((f) => unletterbox(f, lb));
+      return found;
     },
-    async dispose() {
-      await model.session.release();
-    },
-  };
+  });
 }

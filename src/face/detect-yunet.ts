@@ -2,19 +2,17 @@
  * YuNet face detectors (libfacedetection.train ONNX files, fixed or dynamic input): letterbox, one session
  * run, one prior per cell at strides 8/16/32, NMS.
  */
-import * as ort from 'onnxruntime-node';
-import { type DetectorOptions, detectorInputSize } from './detect-scrfd.js';
-import { letterbox, unletterbox } from './letterbox.js';
-import { nms } from './nms.js';
+import type { SessionOutput } from '../engine/session.js';
+import { type DetectorOptions, detectorInputSize, letterboxDetector } from './letterbox-detector.js';
 import { loadOnnxModel } from './onnx-model.js';
-import { type PixelNormalization, writeChw } from './tensor-input.js';
-import type { DetectedFace, FaceDetector, Landmarks5, Point, RgbImage } from './types.js';
+import type { PixelNormalization } from './tensor-input.js';
+import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';
 
 // YuNet was trained on OpenCV's BGR frames, unnormalised.
 const NORM: PixelNormalization = { mean: 0, std: 1, order: 'bgr' };
 const STRIDES = [8, 16, 32] as const;
 
-function output(outputs: ort.InferenceSession.ReturnType, name: string, path: string): Float32Array {
+function output(outputs: Readonly<Record<string, SessionOutput>>, name: string, path: string): Float32Array {
   const t = outputs[name];
   if (!t) throw new Error(`${path}: not a YuNet model (no output '${name}')`);
   return t.data as Float32Array;
@@ -31,23 +29,21 @@ export async function loadYunet(path: string, opts: DetectorOptions = {}): Promi
     (n) => !names.has(n),
   );
   if (missing.length > 0) {
-    await model.session.release();
+    await model.session.dispose();
     throw new Error(`${path}: not a YuNet model (missing outputs ${missing.join(', ')})`);
   }
   const inputName = model.session.inputNames[0];
   const [width, height] = detectorInputSize(model.inputShapes.get(inputName), opts.inputSize);
   const scoreThreshold = opts.scoreThreshold ?? 0.6;
-  const nmsThreshold = opts.nmsThreshold ?? 0.3;
-  return {
+  return letterboxDetector({
     spec: `yunet:${path}`,
-    inputSize: { width, height },
-    async detect(image: RgbImage): Promise<DetectedFace[]> {
-      const lb = await letterbox(image, width, height);
-      const input = new Float32Array(3 * width * height);
-      writeChw(lb.image, NORM, input);
-      const outputs = await model.session.run({
-        [inputName]: new ort.Tensor('float32', input, [1, 3, height, width]),
-      });
+    session: model.session,
+    inputName,
+    width,
+    height,
+    normalization: NORM,
+    nmsThreshold: opts.nmsThreshold ?? 0.3,
+    decode(outputs) {
       const found: DetectedFace[] = [];
       for (const s of STRIDES) {
         const cls = output(outputs, `cls_${s}`, path);
@@ -77,10 +73,7 @@ export async function loadYunet(path: string, opts: DetectorOptions = {}): Promi
           });
         }
       }
-      return nms(found, nmsThreshold).map((f) => unletterbox(f, lb));
+      return found;
     },
-    async dispose() {
-      await model.session.release();
-    },
-  };
+  });
 }

@@ -2,14 +2,13 @@
  * Recognisers from user-supplied ONNX files (`onnx:PATH`): InsightFace ArcFace models and others taking an
  * aligned RGB crop and returning one embedding per crop.
  */
-import * as ort from 'onnxruntime-node';
-import { INSIGHTFACE_NORMALIZATION, knownRecognizer } from './known-models.js';
-import { type SessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
+import { INSIGHTFACE_NORMALIZATION, knownRecognizer } from './models.js';
+import { type FaceSessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
 import { type PixelNormalization, writeChw, writeHwc } from './tensor-input.js';
 import { type CropRow, embedCrops } from './flip-embed.js';
 import type { FaceRecognizer, RgbImage } from './types.js';
 
-export interface OnnxRecognizerOptions extends SessionOptions {
+export interface OnnxRecognizerOptions extends FaceSessionOptions {
   /**
    * Input convention. Default: the zoo's entry for this file when it knows it (matched by SHA-256), otherwise
    * InsightFace's RGB (x - 127.5) / 127.5.
@@ -18,7 +17,7 @@ export interface OnnxRecognizerOptions extends SessionOptions {
   /**
    * Embed each crop and its mirror image, sum, and L2-normalise (InsightFace's evaluation protocol; about
    * +0.1..0.5 points on LFW for twice the recogniser time). Default: the zoo's choice for a known model
-   * (src/face/known-models.ts), true otherwise.
+   * (src/face/models.ts), true otherwise.
    */
   readonly flip?: boolean;
   /** Crops per session run when the model's batch dimension is dynamic (default 32). */
@@ -74,7 +73,7 @@ export async function loadOnnxRecognizer(
         }
         write(crop, norm, input, i, mirrored);
       });
-      const out = await model.session.run({ [inputName]: new ort.Tensor('float32', input, dims(batch)) });
+      const out = await model.session.run({ [inputName]: { data: input, dims: dims(batch) } });
       const t = out[outputName];
       if (t.type !== 'float32')
         throw new Error(`${path}: output '${outputName}' is ${t.type}, expected float32`);
@@ -104,8 +103,6 @@ export async function loadOnnxRecognizer(
     embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
       return embedCrops(crops, flip, dim, `onnx:${path}`, runRows);
     },
-    async dispose() {
-      await model.session.release();
-    },
+    dispose: () => model.session.dispose(),
   };
 }

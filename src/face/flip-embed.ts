@@ -2,25 +2,13 @@
  * The recognisers' shared last step: run each crop (and, with flip, its mirror image), sum the rows
  * of one crop and L2-normalise. Summing before normalising is InsightFace's evaluation practice.
  */
+import { l2normalizeRows } from '../util/vector.js';
 import type { RgbImage } from './types.js';
 
 /** One recogniser input row: a crop, mirrored or not. */
 export interface CropRow {
   readonly crop: RgbImage;
   readonly flip: boolean;
-}
-
-/**
- * v / |v| in place; a zero or non-finite embedding is an error naming the recogniser.
- * @param spec recogniser spec, for the message
- */
-export function l2normalize(v: Float32Array, spec: string): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${spec}: zero or non-finite embedding`);
-  for (let i = 0; i < v.length; i++) v[i] /= n;
-  return v;
 }
 
 /**
@@ -51,6 +39,6 @@ export async function embedCrops(
       const row = out[i * copies + r];
       for (let j = 0; j < dim; j++) v[j] += row[j];
     }
-    return l2normalize(v, spec);
+    return l2normalizeRows(v, dim, () => `${spec}: the embedding`, v);
   });
 }

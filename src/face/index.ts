@@ -41,8 +41,40 @@ export {
   type DetectorSpec,
   type RecognizerSpec,
 } from './zoo.js';
-export { knownImportedRecognizer, type KnownRecognizer, type VerifyCalibration } from './known-models.js';
-export type { DetectorOptions } from './detect-scrfd.js';
+export {
+  DLIB_CHIP_TEMPLATE_150,
+  HUMAN_FACERES_TEMPLATE_224,
+  IMPORTED_DETECTORS,
+  IMPORTED_RECOGNIZERS,
+  INSIGHTFACE_NORMALIZATION,
+  importedDetectorModel,
+  importedRecognizerModel,
+  knownImportedRecognizer,
+  knownRecognizer,
+  type ImportedDetectorModel,
+  type ImportedDetectorName,
+  type ImportedRecognizerModel,
+  type ImportedRecognizerName,
+  type KnownRecognizer,
+  type PackageFile,
+  type RecognizerGraphSource,
+  type VerifyCalibration,
+} from './models.js';
+export {
+  loadImportedDetector,
+  loadImportedRecognizer,
+  type ImportedDetector,
+  type ImportedRecognizer,
+} from './imported-graphs.js';
+export { blazeFaceAnchors, decodeBlazeFace, type BlazeFaceDetection } from './blazeface-decode.js';
+export {
+  FACEAPI_INPUT_SIZE,
+  FACEAPI_MEAN_RGB,
+  faceApiResNet34,
+  loadFaceApiWeights,
+  type FaceApiWeights,
+} from './faceapi-resnet.js';
+export type { DetectorOptions } from './letterbox-detector.js';
 export {
   DEFAULT_MIN_FACE_SIZE,
   tilePlan,
@@ -51,6 +83,7 @@ export {
   type TilingOptions,
 } from './detect-tiled.js';
 export type { OnnxRecognizerOptions } from './embed-onnx.js';
+export type { FaceSessionOptions } from './onnx-model.js';
 export type { PixelNormalization } from './tensor-input.js';
 export { annotateFaces } from './annotate.js';
 export type {

@@ -1,29 +1,54 @@
 /**
- * Loading a user-supplied ONNX file (detector or recogniser) into an ONNX Runtime session, with errors that
- * name the file. Imported models run on their own sessions: the engine's runtime is for graphs we build.
+ * Face models' sessions: every detector and recogniser, imported graph or user-supplied ONNX file, opens
+ * its session through {@link openFaceSession}, with the options a face pipeline needs. Errors name the file.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { Session } from '../engine/session.js';
 
 /** A loaded ONNX model and facts read from its file. */
 export interface OnnxModel {
   readonly path: string;
   /** SHA-256 of the file, hex: identifies known models whatever their file name. */
   readonly sha256: string;
-  readonly session: ort.InferenceSession;
+  readonly session: Session;
   /** Shape of each input by name; a string or negative entry is a dynamic dimension. */
   readonly inputShapes: ReadonlyMap<string, readonly (number | string)[]>;
 }
 
-export interface SessionOptions {
+/** Session options a face model takes. */
+export interface FaceSessionOptions {
   /** Intra-op threads (default: all cores). */
   readonly threads?: number;
 }
 
+/**
+ * Open a CPU session for a face model.
+ * @param label names the model in errors (a path or spec)
+ */
+export function openFaceSession(
+  bytes: Uint8Array,
+  opts: FaceSessionOptions,
+  label: string,
+): Promise<Session> {
+  return Session.create(
+    bytes,
+    {
+      threads: opts.threads,
+      device: 'cpu',
+      // A pipeline runs a detector and a recogniser session in turn; spinning idle threads of one would take
+      // the cores the other needs (2.6x slower per face on 2 cores with BlazeFace + ResNet-34, bench/face.ts).
+      spinning: false,
+      // Dynamic-input exports (SCRFD) record their 640x640 trace shapes; at other sizes ONNX Runtime warns on
+      // every run although the outputs are right. Errors still surface.
+      logLevel: 'error',
+    },
+    label,
+  );
+}
+
 /** Load an ONNX file into a CPU session. Throws an Error naming the path when it is missing or not ONNX. */
-export async function loadOnnxModel(path: string, opts: SessionOptions = {}): Promise<OnnxModel> {
+export async function loadOnnxModel(path: string, opts: FaceSessionOptions = {}): Promise<OnnxModel> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -34,31 +59,19 @@ export async function loadOnnxModel(path: string, opts: SessionOptions = {}): Pr
       { cause: err },
     );
   }
-  let session: ort.InferenceSession;
+  let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionProviders: ['cpu'],
-      // A pipeline runs a detector and a recogniser session in turn; spinning idle threads of one would take
-      // the cores the other needs (2.6x slower per face on 2 cores with BlazeFace + ResNet-34, bench/face.ts).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-      // Dynamic-input exports (SCRFD) record their 640x640 trace shapes; at other sizes ONNX Runtime warns on
-      // every run although the outputs are right. Errors still surface.
-      logSeverityLevel: 3,
-    });
+    session = await openFaceSession(bytes, opts, path);
   } catch (err) {
-    throw new Error(
-      `cannot load model ${path}: not a valid ONNX model (${err instanceof Error ? err.message : String(err)})`,
-      { cause: err },
-    );
+    const why = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new Error(`cannot load model ${path}: not a valid ONNX model (${why})`, { cause: err });
   }
-  const inputShapes = new Map<string, readonly (number | string)[]>();
-  for (const meta of session.inputMetadata) {
-    if (meta.isTensor) inputShapes.set(meta.name, meta.shape);
-  }
-  return { path, sha256: createHash('sha256').update(bytes).digest('hex'), session, inputShapes };
+  return {
+    path,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    session,
+    inputShapes: session.inputShapes,
+  };
 }
 
 /** A dimension read from model metadata, or undefined when it is dynamic. */

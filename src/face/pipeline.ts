@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { checkThreshold, cosineSimilarity, decideSame } from '../eval/similarity.js';
 import { alignFace } from './align.js';
-import type { DetectorOptions } from './detect-scrfd.js';
+import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
@@ -137,6 +137,7 @@ export interface FacePipeline {
   ): Promise<Verification>;
   /** Embed many images, recogniser calls batched; a bad image gives an error entry, not a rejection. */
   embedMany(inputs: readonly ImageInput[], opts?: EmbedManyOptions): Promise<EmbedManyResult[]>;
+  /** Release the models' sessions. Calling it again does nothing; using the pipeline afterwards throws. */
   dispose(): Promise<void>;
 }
 
@@ -251,6 +252,8 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
 
   const compare = (a: Float32Array, b: Float32Array): number => cosineSimilarity(a, b);
 
+  // Disposing twice is harmless: the second call waits for the first.
+  let disposed: Promise<void> | null = null;
   const pipeline: FacePipeline = {
     detector,
     recognizer,
@@ -316,9 +319,12 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       }
       return results;
     },
-    async dispose() {
-      await detector.dispose();
-      await recognizer?.dispose();
+    dispose() {
+      disposed ??= (async () => {
+        await detector.dispose();
+        await recognizer?.dispose();
+      })();
+      return disposed;
     },
   };
   return pipeline;

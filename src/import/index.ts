@@ -1,4 +1,7 @@
-/** TensorFlow.js models -> engine graphs -> ONNX: the importer and the zoo of npm-shipped models. */
+/**
+ * TensorFlow.js graph models -> engine graphs -> ONNX: a converter with no knowledge of what the graphs
+ * compute (the npm-shipped face models are described and built in src/face).
+ */
 export {
   convertTfjsGraph,
   loadTfjsGraph,
@@ -11,27 +14,3 @@ export {
 export { parseModelJson, type TfNode, type TfjsModelJson, type TfWeightGroup } from './tfjs-format.js';
 export { decodeWeights, readWeights, type HostTensor } from './tfjs-weights.js';
 export { TF_OPS, TfImportError } from './tf-ops/index.js';
-export {
-  FACEAPI_INPUT_SIZE,
-  FACEAPI_MEAN_RGB,
-  faceApiResNet34,
-  loadFaceApiWeights,
-  type FaceApiWeights,
-} from './faceapi-resnet.js';
-export { decodeBlazeFace, type BlazeFaceDetection } from './blazeface-decode.js';
-export {
-  DLIB_CHIP_TEMPLATE_150,
-  HUMAN_FACERES_TEMPLATE_224,
-  IMPORTED_DETECTORS,
-  IMPORTED_RECOGNIZERS,
-  arcfaceCropTemplate,
-  blazeFaceAnchors,
-  loadImportedDetector,
-  loadImportedRecognizer,
-  type CropPoint,
-  type ImportedDetector,
-  type ImportedDetectorName,
-  type ImportedRecognizer,
-  type ImportedRecognizerName,
-  type InputScaling,
-} from './zoo.js';

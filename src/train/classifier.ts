@@ -3,7 +3,7 @@
  * for the softmax preset, `head.bias`; the loss itself comes from src/heads.
  */
 import * as E from '../engine/index.js';
-import { type HeadConfig, type HeadOutputs, marginHead } from '../heads/index.js';
+import { type HeadConfig, type HeadOutputs, marginHead, targetIndex } from '../heads/index.js';
 import { Module, type Scope } from '../nn/index.js';
 
 /** Prefix of the head's tensors in parameter stores and checkpoints. */
@@ -64,9 +64,7 @@ export function scores(config: HeadConfig, out: HeadOutputs): E.Tensor {
  * @returns float32 [] count
  */
 export function correctCount(scores: E.Tensor, labels: E.Tensor): E.Tensor {
-  const [n] = labels.shape;
-  const index = E.reshape(E.maximum(labels, E.scalar(0, 'int64')), [n, 1]);
-  const valid = E.reshape(E.greaterOrEqual(labels, E.scalar(0, 'int64')), [n, 1]);
+  const { index, valid } = targetIndex(labels);
   const best = E.reduceMax(scores, 1, true);
   const hit = E.and(E.greaterOrEqual(E.gatherElements(scores, index, 1), best), valid);
   return E.reduceSum(E.cast(hit, 'float32'));

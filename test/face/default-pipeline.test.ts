@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alignFace, arcfaceTemplate } from '../../src/face/align.js';
 import { decodeImage } from '../../src/face/image.js';
-import { knownImportedRecognizer } from '../../src/face/known-models.js';
+import { knownImportedRecognizer } from '../../src/face/models.js';
 import { type FacePipeline, createFacePipeline } from '../../src/face/pipeline.js';
 import {
   DEFAULT_DETECTOR,

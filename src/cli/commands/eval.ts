@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { integer, numberIn, threadCount } from '../parse.js';
+import { stageBars } from '../stage-bars.js';
 import {
   DEFAULT_RECOGNIZER,
   createFacePipeline,
@@ -212,9 +213,13 @@ async function evalPairs(opts: EvalOptions & { pairs: string }, notes: string[])
   if (opts.images) {
     await checkPairImages(list, opts.images);
     const { embed, dispose } = await faceEmbedder(opts, notes);
+    const bars = stageBars(opts.quiet);
     try {
-      embedded = await embedImages(opts.images, images.paths, embed, { quiet: opts.quiet });
+      embedded = await embedImages(opts.images, images.paths, embed, {
+        onProgress: (done, total) => bars.onProgress('embedding', done, total),
+      });
     } finally {
+      bars.stop();
       await dispose();
     }
     label = basename(opts.model ?? DEFAULT_RECOGNIZER);
@@ -265,6 +270,7 @@ async function evalLabelled(opts: EvalOptions & { embeddings: string }, notes: s
     if (missing >= 0) throw new Error(`${opts.embeddings}: row ${missing} has no label; give --labels FILE`);
     labels = set.meta.map((m) => m.label!);
   }
+  const bars = stageBars(opts.quiet);
   const r = await runLabelled(set.vectors, set.dim, labels, {
     allPairs: opts.allPairs,
     identification: opts.identification,
@@ -273,8 +279,8 @@ async function evalLabelled(opts: EvalOptions & { embeddings: string }, notes: s
     seed: opts.seed,
     maxRank: opts.maxRank,
     threads: opts.threads,
-    quiet: opts.quiet,
-  });
+    onProgress: bars.onProgress,
+  }).finally(() => bars.stop());
   notes.push(...r.notes);
   return { ...r, count, dim: set.dim, label: basename(opts.embeddings) };
 }

@@ -94,7 +94,7 @@ function withModelOptions(cmd: Command, recognizer: boolean): Command {
       )
       .option('--select <how>', 'face to embed when there are several: largest, central or score', selection)
       // Both forms are declared so that commander leaves `flip` undefined when neither is given, and the
-      // recogniser's own default (measured per model, src/face/known-models.ts) applies.
+      // recogniser's own default (measured per model, src/face/models.ts) applies.
       .option('--flip', 'embed the face plus its mirror image (default: on where it helps the model)')
       .option('--no-flip', 'embed the face only, not the face plus its mirror image');
   }

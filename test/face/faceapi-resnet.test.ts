@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { types } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { input } from '../../src/engine/index.js';
-import { FACEAPI_INPUT_SIZE, faceApiResNet34, loadFaceApiWeights } from '../../src/import/faceapi-resnet.js';
-import { compare, runImported, seededUniform } from './tfjs-reference.js';
+import { FACEAPI_INPUT_SIZE, faceApiResNet34, loadFaceApiWeights } from '../../src/face/faceapi-resnet.js';
+import { compare, runImported, seededUniform } from '../import/tfjs-reference.js';
 
 const require = createRequire(import.meta.url);
 const modelDir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');

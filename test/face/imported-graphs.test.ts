@@ -7,16 +7,17 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBlazeFace } from '../../src/face/import-blazeface.js';
-import { loadImportedFaceRecognizer } from '../../src/face/import-recognizer.js';
+import { loadBlazeFace } from '../../src/face/detect-blazeface.js';
+import { loadImportedFaceRecognizer } from '../../src/face/embed-imported.js';
 import { estimateSimilarity, warpSimilarity } from '../../src/face/align.js';
 import { loadScrfd } from '../../src/face/detect-scrfd.js';
 import { decodeImage } from '../../src/face/image.js';
 import type { DetectedFace, Point } from '../../src/face/types.js';
 import { input } from '../../src/engine/index.js';
 import { convertTfjsGraph, loadTfjsGraph } from '../../src/import/tfjs-graph.js';
-import { blazeFaceAnchors, loadImportedDetector, loadImportedRecognizer } from '../../src/import/zoo.js';
-import { compare, humanModel, runImported, seededUniform } from './tfjs-reference.js';
+import { blazeFaceAnchors } from '../../src/face/blazeface-decode.js';
+import { loadImportedDetector, loadImportedRecognizer } from '../../src/face/imported-graphs.js';
+import { compare, humanModel, runImported, seededUniform } from '../import/tfjs-reference.js';
 
 const require = createRequire(import.meta.url);
 const sample = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
@@ -28,7 +29,7 @@ const haveShared = existsSync(lfw) && existsSync(scrfdPath);
 describe('zoo', () => {
   it('wraps a TF graph for NCHW input without changing its result', async () => {
     const zoo = await loadImportedRecognizer('human:mobileface');
-    expect([zoo.inputSize, zoo.dim]).toEqual([112, 256]);
+    expect([zoo.model.inputSize, zoo.model.dim]).toEqual([112, 256]);
     const nchw = seededUniform(2 * 3 * 112 * 112, 5, 0, 255);
     const nhwc = new Float32Array(nchw.length);
     const plane = 112 * 112;

@@ -1,5 +1,5 @@
 /**
- * Decoding BlazeFace's anchor outputs into boxes and its six keypoints, in input pixels, as Human and
+ * BlazeFace's anchors, and decoding its anchor outputs into boxes and its six keypoints, in input pixels, as Human and
  * MediaPipe do: each anchor regresses its box centre as an offset from the anchor, the box size, and six
  * keypoints as offsets from the anchor.
  */
@@ -53,4 +53,25 @@ export function decodeBlazeFace(
     out.push({ x1: cx - hw, y1: cy - hh, x2: cx + hw, y2: cy + hh, score, keypoints });
   }
   return out;
+}
+
+/**
+ * BlazeFace anchors (MediaPipe's SSD anchors for the short-range face detector): two anchors per cell on
+ * a grid of stride size/16, then six per cell on a grid of stride size/8, centred in the cells.
+ * @returns [anchors * 2] centres in input pixels
+ */
+export function blazeFaceAnchors(size: number): Float32Array {
+  const out: number[] = [];
+  for (const [stride, perCell] of [
+    [size / 16, 2],
+    [size / 8, 6],
+  ]) {
+    const cells = Math.ceil(size / stride);
+    for (let y = 0; y < cells; y++) {
+      for (let x = 0; x < cells; x++) {
+        for (let k = 0; k < perCell; k++) out.push((x + 0.5) * stride, (y + 0.5) * stride);
+      }
+    }
+  }
+  return Float32Array.from(out);
 }

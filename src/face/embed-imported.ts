@@ -3,13 +3,12 @@
  * `human:faceres`, `human:mobileface`, `human:mobilefacenet`, `faceapi:resnet34`. Each carries its own crop
  * size, pixel scaling and alignment template; the pipeline should align to `template`, not to ArcFace's.
  */
-import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
-import { type ImportedRecognizer, loadImportedRecognizer } from '../import/zoo.js';
+import type { Session } from '../engine/session.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
-import { knownImportedRecognizer } from './known-models.js';
-import { writeChw } from './tensor-input.js';
 import { type CropRow, embedCrops } from './flip-embed.js';
+import { loadImportedRecognizer } from './imported-graphs.js';
+import { openFaceSession } from './onnx-model.js';
+import { writeChw } from './tensor-input.js';
 import type { FaceRecognizer, Landmarks5, RgbImage } from './types.js';
 
 /** A recogniser that says where the five landmarks must land in its crop. */
@@ -27,25 +26,17 @@ export async function loadImportedFaceRecognizer(
   name: string,
   opts: OnnxRecognizerOptions = {},
 ): Promise<TemplatedFaceRecognizer> {
-  const model: ImportedRecognizer = await loadImportedRecognizer(name);
-  const size = model.inputSize;
+  const imported = await loadImportedRecognizer(name);
+  const { model } = imported;
+  const { inputSize: size, dim, normalization: norm } = model;
   const maxBatch = Math.max(1, opts.batchSize ?? 16);
-  const known = knownImportedRecognizer(model.name);
-  const flip = opts.flip ?? known.flip;
-  const norm = { mean: model.scaling.mean, std: model.scaling.std, order: 'rgb' as const };
-  const sessions = new Map<number, Promise<ort.InferenceSession>>();
-  const session = (batch: number): Promise<ort.InferenceSession> => {
+  const flip = opts.flip ?? model.flip;
+  const sessions = new Map<number, Promise<Session>>();
+  let disposed: Promise<void> | null = null;
+  const session = (batch: number): Promise<Session> => {
     let s = sessions.get(batch);
     if (!s) {
-      s = ort.InferenceSession.create(model.onnx(batch), {
-        intraOpNumThreads: opts.threads ?? availableParallelism(),
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionProviders: ['cpu'],
-        // The pipeline runs two sessions in turn (detector, then recogniser): with spinning on, each one's idle
-        // threads spin on the cores the other needs. Measured on 2 cores: bench/face.ts, docs/MODELS.md.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      s = openFaceSession(imported.onnx(batch), opts, `${name} (batch ${batch})`);
       sessions.set(batch, s);
     }
     return s;
@@ -64,10 +55,11 @@ export async function loadImportedFaceRecognizer(
         }
         writeChw(crop, norm, data, i, mirrored);
       });
+      if (disposed) throw new Error(`${name}: the recogniser was disposed`);
       const s = await session(batch);
-      const res = await s.run({ [model.inputName]: new ort.Tensor('float32', data, [batch, 3, size, size]) });
-      const emb = res[model.outputName].data as Float32Array;
-      for (let i = 0; i < chunk.length; i++) out.push(emb.slice(i * model.dim, (i + 1) * model.dim));
+      const res = await s.run({ [imported.inputName]: { data, dims: [batch, 3, size, size] } });
+      const emb = res[imported.outputName].data as Float32Array;
+      for (let i = 0; i < chunk.length; i++) out.push(emb.slice(i * dim, (i + 1) * dim));
     }
     return out;
   }
@@ -75,20 +67,23 @@ export async function loadImportedFaceRecognizer(
   const [t0, t1, t2, t3, t4] = model.template;
   return {
     spec: name,
-    dim: model.dim,
+    dim,
     inputSize: { width: size, height: size },
     template: [t0, t1, t2, t3, t4],
-    threshold: opts.threshold ?? known.calibration?.threshold,
-    calibration: opts.threshold === undefined ? known.calibration : undefined,
+    threshold: opts.threshold ?? model.calibration?.threshold,
+    calibration: opts.threshold === undefined ? model.calibration : undefined,
     flip,
     description: model.description,
     embed(crops: readonly RgbImage[]): Promise<Float32Array[]> {
-      return embedCrops(crops, flip, model.dim, name, runRows);
+      return embedCrops(crops, flip, dim, name, runRows);
     },
-    async dispose() {
-      const all = await Promise.allSettled(sessions.values());
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.release() : undefined)));
-      sessions.clear();
+    dispose(): Promise<void> {
+      disposed ??= (async () => {
+        const all = await Promise.allSettled(sessions.values());
+        await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.dispose() : undefined)));
+        sessions.clear();
+      })();
+      return disposed;
     },
   };
 }

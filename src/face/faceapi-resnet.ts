@@ -20,9 +20,9 @@ import {
   relu,
   sub,
 } from '../engine/index.js';
-import { permuteHost } from './tf-ops/layout.js';
-import type { TfWeightGroup } from './tfjs-format.js';
-import { type HostTensor, readWeights } from './tfjs-weights.js';
+import { permuteHost } from '../import/tf-ops/layout.js';
+import type { TfWeightGroup } from '../import/tfjs-format.js';
+import { type HostTensor, readWeights } from '../import/tfjs-weights.js';
 
 /** The crop size the network takes. */
 export const FACEAPI_INPUT_SIZE = 150;
