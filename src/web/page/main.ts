@@ -67,7 +67,7 @@ async function yieldToBrowser(force: boolean): Promise<void> {
 const fmt = (v: number | null, digits: number, unit: string): string =>
   v === null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(digits)}${unit}`;
 
-function showResults(r: ToyLiveResult): void {
+function showResults(r: ToyLiveResult, seconds: number): void {
   const body = results.tBodies[0];
   body.replaceChildren();
   for (const m of [r.softmax, r.arcface]) {
@@ -86,6 +86,7 @@ function showResults(r: ToyLiveResult): void {
   }
   results.hidden = false;
   json.textContent = JSON.stringify({
+    seconds,
     trainSize: r.trainSize,
     heldOutSize: r.heldOutSize,
     softmax: {
@@ -149,8 +150,9 @@ async function main(): Promise<void> {
     })
       .then((r) => {
         figure.innerHTML = r.figureSvg;
-        showResults(r);
-        status.textContent = `Done in ${((performance.now() - started) / 1000).toFixed(1)} s (${runtime}).`;
+        const seconds = (performance.now() - started) / 1000;
+        showResults(r, seconds);
+        status.textContent = `Done in ${seconds.toFixed(1)} s (${runtime}).`;
         document.body.dataset.state = 'done';
       })
       .catch((err: unknown) => fail(`Training failed: ${err instanceof Error ? err.message : String(err)}`))
