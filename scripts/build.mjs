@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Builds the package: empties dist/ (so no file of a deleted or renamed source survives into the
- * tarball), then compiles src/ with tsconfig.build.json to dist/ (JavaScript + .d.ts).
+ * tarball), then compiles src/ with tsconfig.build.json to dist/ (JavaScript + .d.ts), then bundles
+ * the web page into dist/web-page/ (scripts/build-web.mjs).
  *
  *   node scripts/build.mjs                  always build (npm run build, prepack)
  *   node scripts/build.mjs --unless-packing build unless npm is packing or publishing (prepare)
@@ -32,4 +33,7 @@ const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
   cwd: root,
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+// The web page's bundle and WASM files (dist/web-page/), so `arcface web` needs no esbuild at run time.
+const { buildWebPage } = await import('./build-web.mjs');
+await buildWebPage(fileURLToPath(new URL('../dist/web-page', import.meta.url)));

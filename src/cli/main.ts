@@ -7,6 +7,7 @@ import { registerToyCommand } from './commands/toy.js';
 import { registerGalleryCommands } from './commands/gallery.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerWebCommand } from './commands/web.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerGalleryCommands(program);
   registerServeCommand(program);
   registerClusterCommand(program);
+  registerWebCommand(program);
   return program;
 }
 

@@ -21,6 +21,11 @@ export interface MnistOptions {
   readonly seed?: number;
   /** Largest random shift, in pixels, when batches ask for augmentation (default 2; 0 = none). */
   readonly maxShift?: number;
+  /**
+   * Where a digit's pixels come from: [count * 784] values in [0, 1], the package's order (default:
+   * the installed `mnist` package; the web page passes the copy it fetched, see web/mnist-pack.ts).
+   */
+  readonly source?: (digit: number) => ArrayLike<number>;
 }
 
 /** The two sides of a split; both share class names and sample shape [1, 28, 28]. */
@@ -34,7 +39,8 @@ export function mnistCounts(): number[] {
   return Array.from({ length: 10 }, (_, d) => Math.floor(digitPixels(d).length / PIXELS));
 }
 
-function digitPixels(digit: number): readonly number[] {
+/** One digit's pixels as the installed `mnist` package ships them: [count * 784] values in [0, 1]. */
+export function digitPixels(digit: number): readonly number[] {
   if (!Number.isInteger(digit) || digit < 0 || digit > 9) throw new Error(`mnist: no digit ${digit}`);
   // The package's main module parses all ten files; requiring one file parses only what is asked.
   const file = require(`mnist/src/digits/${digit}.json`) as { data: number[] };
@@ -45,13 +51,15 @@ function digitPixels(digit: number): readonly number[] {
  * Load MNIST digits as one dataset, normalised to (x - 0.5) / 0.5 so pixels lie in [-1, 1] like the
  * face images' (x - 127.5) / 127.5.
  */
-export function loadMnist(opts: Pick<MnistOptions, 'classes' | 'perClass' | 'maxShift'> = {}): MemoryDataset {
+export function loadMnist(
+  opts: Pick<MnistOptions, 'classes' | 'perClass' | 'maxShift' | 'source'> = {},
+): MemoryDataset {
   const classes = opts.classes ?? [0, 1, 2, 3, 4, 5, 6, 7];
   if (classes.length === 0 || new Set(classes).size !== classes.length) {
     throw new Error(`mnist: classes must be distinct digits, got [${classes.join(',')}]`);
   }
   const perDigit = classes.map((d) => {
-    const data = digitPixels(d);
+    const data = opts.source ? opts.source(d) : digitPixels(d);
     const n = Math.floor(data.length / PIXELS);
     return { data, n: opts.perClass === undefined ? n : Math.min(n, opts.perClass) };
   });

@@ -60,8 +60,11 @@ export interface ToyTraining {
   readonly augment: boolean;
   /** ONNX Runtime threads (default: all cores). */
   readonly threads?: number;
-  /** Called after every training step and every epoch (for a progress display; not recorded). */
-  readonly onProgress?: (p: TrainingProgress) => void;
+  /**
+   * Called after every training step and every epoch (for a progress display; not recorded). Training
+   * waits for a returned promise (the web page embeds the held-out digits after each epoch).
+   */
+  readonly onProgress?: (p: TrainingProgress) => void | Promise<void>;
 }
 
 /** The two ways the toy trains the same network. */
@@ -94,6 +97,11 @@ export type TrainingProgress =
       readonly epoch: number;
       readonly epochs: number;
       readonly heldOutAccuracy: number;
+      /**
+       * The model as the epoch left it (values change as training goes on: embed now, do not
+       * mutate). The web page embeds the held-out digits with it to redraw the figure every epoch.
+       */
+      readonly model: Model;
     };
 
 /** One training epoch as drawn in the curves. */
@@ -220,7 +228,7 @@ function trainOptions(
   phase: ToyMethod,
   epochOffset: number,
   trainSet: Dataset,
-): Omit<TrainOptions, 'resume'> {
+): Omit<TrainOptions, 'resume' | 'start'> {
   const report = t.onProgress;
   const spe = stepsPerEpoch(trainSet, t);
   const base = { validation: heldOut, quiet: true, threads: t.threads };
@@ -239,13 +247,14 @@ function trainOptions(
         loss: r.loss,
         accuracy: r.accuracy,
       }),
-    onEpoch: (r: EpochRecord) =>
+    onEpoch: (r: EpochRecord, model: Model) =>
       report({
         kind: 'epoch',
         method,
         epoch: epochOffset + r.epoch + 1,
         epochs: t.epochs,
         heldOutAccuracy: r.valAccuracy ?? Number.NaN,
+        model,
       }),
   };
 }

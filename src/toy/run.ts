@@ -144,7 +144,8 @@ export interface ToyRun {
   readonly report: ToyReport;
 }
 
-function backboneSpec(name: ToyBackbone): BackboneSpec {
+/** The 2-D backbone `arcface toy --backbone NAME` trains (the web page trains the default, lenet++). */
+export function backboneSpec(name: ToyBackbone): BackboneSpec {
   switch (name) {
     case 'lenet++':
       return TOY_LENET;
@@ -168,7 +169,8 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
   // Measured defaults: on the mnist package's ~800 training digits per class the MLP generalises
   // better than the small CNN (and is ~6x faster); face crops need the CNN; embeddings the MLP.
   const backbone =
-    opts.backbone ?? (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
+    opts.backbone ??
+    (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
   const scale = opts.scale ?? (opts.features ? TOY_DEFAULTS.withFeatures.scale : o.scale);
   const spec: ToyDataSpec = opts.features
     ? {

@@ -1,11 +1,8 @@
 /**
  * Training that starts from given tensors (a softmax warm-up's backbone, class centres for the
  * margin head) instead of a fresh initialisation. The trainer starts from fresh tensors or from a
- * checkpoint, so the start is written as a step-0 checkpoint and training "resumes" from it.
+ * checkpoint, so the start is a step-0 checkpoint (in memory) and training "resumes" from it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { ParamStore } from '../nn/index.js';
 import {
@@ -13,7 +10,6 @@ import {
   type TrainOptions,
   type TrainResult,
   initOptimizerState,
-  saveCheckpoint,
   train,
 } from '../train/index.js';
 
@@ -25,18 +21,17 @@ export interface StartTensors {
 
 /**
  * Train `config` on `dataset` starting from `start` (fresh optimizer state, step 0, the config's
- * full schedule).
+ * full schedule), handed to the trainer as an in-memory checkpoint.
  */
 export async function trainFrom(
   dataset: Dataset,
   config: TrainConfig,
   start: StartTensors,
-  options: Omit<TrainOptions, 'resume'> = {},
+  options: Omit<TrainOptions, 'resume' | 'start'> = {},
 ): Promise<TrainResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'arcface-warm-'));
-  const path = join(dir, 'start.ckpt');
-  try {
-    await saveCheckpoint(path, {
+  return train(dataset, config, {
+    ...options,
+    start: {
       config,
       meta: {
         step: 0,
@@ -49,11 +44,8 @@ export async function trainFrom(
       params: start.params,
       state: initOptimizerState(config.optimizer, start.params),
       buffers: start.buffers,
-    });
-    return await train(dataset, config, { ...options, resume: path });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    },
+  });
 }
 
 /**

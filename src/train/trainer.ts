@@ -104,6 +104,12 @@ export interface TrainOptions {
    * continues with the same batches in the same order.
    */
   readonly resume?: string;
+  /**
+   * Continue from this checkpoint held in memory, as `resume` does from a file (ignored when `resume`
+   * is given). The toy's ArcFace run starts this way from its softmax warm-up, in Node and in the
+   * browser, where there is no file system.
+   */
+  readonly start?: Checkpoint;
   /** Stop (with a checkpoint) after this global step, as if interrupted. */
   readonly stopAfterSteps?: number;
   /**
@@ -285,18 +291,20 @@ export async function train(
   const { backbone, head } = buildArchitecture(config, dataset.sampleShape, dataset.numClasses);
 
   let resumed: Checkpoint | undefined;
-  if (options.resume) {
-    resumed = await loadResumable(options.resume);
+  if (options.resume || options.start) {
+    const from = options.resume ?? 'the start checkpoint';
+    resumed = options.resume ? await loadResumable(options.resume) : options.start;
+    if (!resumed) throw new Error('train: unreachable: no checkpoint to resume');
     const diffs = sameConfig(resumed.config, config);
     if (diffs.length) {
-      throw new Error(`train: cannot resume ${options.resume}: its config differs in ${diffs.join(', ')}`);
+      throw new Error(`train: cannot resume ${from}: its config differs in ${diffs.join(', ')}`);
     }
     if (
       resumed.meta.numClasses !== dataset.numClasses ||
       resumed.meta.sampleShape.join(',') !== dataset.sampleShape.join(',')
     ) {
       throw new Error(
-        `train: cannot resume ${options.resume}: it was trained on ${resumed.meta.numClasses} classes of ` +
+        `train: cannot resume ${from}: it was trained on ${resumed.meta.numClasses} classes of ` +
           `[${resumed.meta.sampleShape.join(',')}], the dataset has ${dataset.numClasses} of [${dataset.sampleShape.join(',')}]`,
       );
     }
