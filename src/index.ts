@@ -13,3 +13,4 @@ export * as evaluation from './eval/index.js';
 export * as face from './face/index.js';
 export * as importer from './import/index.js';
 export * as toy from './toy/index.js';
+export * as gallery from './gallery/index.js';

@@ -21,6 +21,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   face: ['engine', 'import'],
   toy: ['engine', 'data', 'face', 'heads', 'nn', 'train'],
   gallery: ['engine', 'eval', 'face'],
+  serve: ['face', 'gallery'],
+  web: ['data', 'toy', 'train'],
   util: [],
 };
 
