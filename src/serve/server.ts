@@ -17,6 +17,7 @@ import { readRequestImages } from './images.js';
 import { type KeyFile, type KeyRecord, type Scope, grants } from './keys.js';
 import { createMetrics } from './metrics.js';
 import { PROBLEM_MEDIA_TYPE, ProblemError } from './problems.js';
+import { registerPageRoutes } from './page-routes.js';
 import {
   SECURITY,
   cosine,
@@ -86,6 +87,8 @@ export interface ServerOptions {
    */
   readonly gallery?: GalleryStore;
   readonly keepGallery?: boolean;
+  /** Serve the web page (docs/WEB.md) at `/` (default true; it needs no key and computes in the browser). */
+  readonly page?: boolean;
 }
 
 /** The service's Fastify instance, with the routes it registered (method + URL pattern, as in OpenAPI). */
@@ -280,6 +283,7 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
       'openapiObject' in doc ? finishDocument(doc.openapiObject) : doc.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: false } });
+  if (opts.page !== false) registerPageRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, (_req, reply) => {
     void reply.type('application/json').send(JSON.stringify(app.swagger()));
   });

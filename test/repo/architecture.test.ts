@@ -21,7 +21,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   face: ['engine', 'import'],
   toy: ['engine', 'data', 'face', 'heads', 'nn', 'train'],
   gallery: ['engine', 'eval', 'face'],
-  serve: ['face', 'gallery'],
+  serve: ['face', 'gallery', 'web'],
   web: ['data', 'toy', 'train'],
   util: [],
 };
