@@ -143,7 +143,8 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--arcface-lr <rate>',
-        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.arcfaceLr}; ${d.withFeatures.arcfaceLr} with --features)`,
+        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.lenetArcfaceLr} with lenet++, ` +
+          `${d.arcfaceLr} with small-cnn and mlp, ${d.withFeatures.arcfaceLr} with --features)`,
       ).argParser(positive),
     )
     .addOption(new Option('--batch-size <n>', 'batch size').argParser(int(1)).default(d.batchSize))
@@ -155,9 +156,15 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option('--weight-decay <wd>', 'weight decay').argParser(nonNegative).default(d.weightDecay),
     )
-    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)')
+    .option(
+      '--augment',
+      'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)',
+    )
     .option('--no-augment', 'MNIST: no shifts')
-    .option('--warmup-bias', "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)")
+    .option(
+      '--warmup-bias',
+      "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)",
+    )
     .addOption(new Option('--per-class <n>', 'use at most n samples per class').argParser(int(2)))
     .addOption(
       new Option('--held-out <fraction>', 'share of each class held out')
