@@ -34,9 +34,10 @@ export interface ToyOptions {
   readonly detector?: string;
   /** Default: lenet++ for MNIST, small-cnn for --data images, mlp for --features. */
   readonly backbone?: ToyBackbone;
+  /** Epochs per method (default 20; 30 with --features). */
   readonly epochs?: number;
   readonly warmupEpochs?: number;
-  /** Give ArcFace's softmax warm-up a bias (default false: see ToyTraining.warmupBias). */
+  /** Give ArcFace's softmax warm-up a bias (default: not for lenet++ and small-cnn; see ToyTraining.warmupBias). */
   readonly warmupBias?: boolean;
   readonly seed?: number;
   readonly scale?: number;
@@ -111,7 +112,8 @@ export type ToyProgress =
 export const TOY_DEFAULTS = {
   epochs: 20,
   warmupEpochs: 5,
-  warmupBias: false,
+  /** CNNs on pixels: none (see above); the MLP and --features keep the bias they were measured with. */
+  cnnWarmupBias: false,
   seed: 0,
   /** ArcFace scale s: see above; 16 and more make 2-D training on pixels unstable. */
   scale: 8,
@@ -130,7 +132,7 @@ export const TOY_DEFAULTS = {
    * -3.0; accuracy 96.3-99.3%). Frozen unit-length embeddings do not put features near the origin
    * the way pixels do, so s = 16 trains stably here, and beat s = 8 (+11.2, -1.2, -13.8).
    */
-  withFeatures: { backbone: 'mlp', scale: 16, arcfaceLr: 0.01 },
+  withFeatures: { backbone: 'mlp', scale: 16, arcfaceLr: 0.01, epochs: 30 },
   batchSize: 64,
   weightDecay: 5e-4,
   heldOutFraction: 0.2,
@@ -183,6 +185,9 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
     opts.backbone ??
     (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
   const scale = opts.scale ?? (opts.features ? TOY_DEFAULTS.withFeatures.scale : o.scale);
+  const epochs = opts.epochs ?? (opts.features ? TOY_DEFAULTS.withFeatures.epochs : o.epochs);
+  const cnn = backbone === 'lenet++' || backbone === 'small-cnn';
+  const warmupBias = opts.warmupBias ?? (cnn ? TOY_DEFAULTS.cnnWarmupBias : true);
   const spec: ToyDataSpec = opts.features
     ? {
         kind: 'features',
@@ -197,7 +202,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
           kind: 'mnist',
           digits: [0, 1, 2, 3, 4, 5, 6, 7],
           perClass: opts.perClass,
-          augment: opts.augment ?? (backbone === 'lenet++' || backbone === 'small-cnn'),
+          augment: opts.augment ?? cnn,
         };
   const dir = resolve(opts.out ?? `reports/toy-${timestamp()}`);
   await checkOutputDir(dir);
@@ -206,9 +211,9 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
   try {
     const training: ToyTraining = {
       backbone: backboneSpec(backbone),
-      epochs: o.epochs,
+      epochs,
       warmupEpochs: o.warmupEpochs,
-      warmupBias: o.warmupBias,
+      warmupBias,
       batchSize: Math.min(o.batchSize, data.train.size),
       optimizer: o.optimizer,
       lr: o.lr,
@@ -227,7 +232,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       threads: opts.threads,
       onProgress: report,
     };
-    const totalSteps = o.epochs * Math.floor(data.train.size / training.batchSize);
+    const totalSteps = epochs * Math.floor(data.train.size / training.batchSize);
     report?.({
       kind: 'loaded',
       description: data.description,
@@ -237,7 +242,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
     report?.({
       kind: 'method',
       method: 'softmax',
-      title: `softmax (FC with bias), ${o.epochs} epochs`,
+      title: `softmax (FC with bias), ${epochs} epochs`,
       totalSteps,
     });
     const softmax = await trainSoftmax(data.train, data.heldOut, training);
@@ -245,8 +250,8 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
       kind: 'method',
       method: 'arcface',
       title:
-        `ArcFace (s = ${scale}, m = ${o.margin}), ${o.epochs} epochs` +
-        (o.warmupEpochs > 0 ? `, the first ${Math.min(o.warmupEpochs, o.epochs - 1)} with softmax` : ''),
+        `ArcFace (s = ${scale}, m = ${o.margin}), ${epochs} epochs` +
+        (o.warmupEpochs > 0 ? `, the first ${Math.min(o.warmupEpochs, epochs - 1)} with softmax` : ''),
       totalSteps,
     });
     const arcface = await trainArcface(data.train, data.heldOut, training);
