@@ -115,7 +115,12 @@ export function registerToyCommand(program: Command): void {
         `network to 2-D: ${TOY_BACKBONES.join(', ')} (default: lenet++ for MNIST, small-cnn with --data, mlp with --features)`,
       ).argParser(backbone),
     )
-    .addOption(new Option('--epochs <n>', 'epochs per method').argParser(int(1)).default(d.epochs))
+    .addOption(
+      new Option(
+        '--epochs <n>',
+        `epochs per method (default ${d.epochs}; ${d.withFeatures.epochs} with --features)`,
+      ).argParser(int(1)),
+    )
     .addOption(
       new Option('--warmup-epochs <n>', "softmax epochs at the start of ArcFace's run (part of --epochs)")
         .argParser(int(0))
@@ -143,7 +148,8 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option(
         '--arcface-lr <rate>',
-        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.arcfaceLr}; ${d.withFeatures.arcfaceLr} with --features)`,
+        `peak learning rate of ArcFace's epochs after the warm-up (default ${d.lenetArcfaceLr} with lenet++, ` +
+          `${d.arcfaceLr} with small-cnn and mlp, ${d.withFeatures.arcfaceLr} with --features)`,
       ).argParser(positive),
     )
     .addOption(new Option('--batch-size <n>', 'batch size').argParser(int(1)).default(d.batchSize))
