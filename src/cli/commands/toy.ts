@@ -4,7 +4,7 @@
  */
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { integer, numberIn } from '../parse.js';
+import { integer, numberIn, threadCount } from '../parse.js';
 import { DEFAULT_DETECTOR, DEFAULT_RECOGNIZER } from '../../face/index.js';
 import { type MethodReport } from '../../toy/report.js';
 import {
@@ -188,7 +188,7 @@ export function registerToyCommand(program: Command): void {
         .default(d.crop),
     )
     .option('--out <dir>', 'report folder (default ./reports/toy-<timestamp>)')
-    .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(int(1)))
+    .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(threadCount))
     .option('--quiet', 'no progress bars', false)
     .action(async (cli: CliOptions) => {
       const { heldOut, quiet, ...rest } = cli;
