@@ -6,6 +6,7 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerToyCommand } from './commands/toy.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerGalleryCommands } from './commands/gallery.js';
+import { registerCalibrateCommand } from './commands/calibrate.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerToyCommand(program);
   registerClusterCommand(program);
   registerGalleryCommands(program);
+  registerCalibrateCommand(program);
   return program;
 }
 
