@@ -20,6 +20,7 @@ export interface NormalizationChoice {
     readonly normalization: PixelNormalization;
     readonly auc: number;
     readonly accuracy: number;
+    readonly separation: number;
   }[];
   /** With 'searched': how many pairs the candidates were compared on. */
   readonly pairs?: number;

@@ -1,7 +1,7 @@
 /**
  * Finding the input normalisation of an unknown ONNX recogniser: embed the same aligned crops under each
  * candidate convention and keep the one whose pair scores separate genuine from impostor pairs best (AUC,
- * then best accuracy). A wrong channel order or scale still gives embeddings, just worse ones, so the pairs
+ * then d'). A wrong channel order or scale still gives embeddings, just worse ones, so the pairs
  * are the only judge.
  */
 import { auc, rocCurve } from '../eval/roc.js';
@@ -19,6 +19,21 @@ export interface NormalizationScore {
   readonly auc: number;
   /** Accuracy at the best threshold on these pairs, in [0, 1] (optimistic: chosen on the same pairs). */
   readonly accuracy: number;
+  /**
+   * d': the gap between the genuine and impostor mean scores over their pooled standard deviation. Breaks
+   * ties when a small search set is separated perfectly (AUC 1) by several candidates.
+   */
+  readonly separation: number;
+}
+
+/** Mean and population variance. */
+function moments(s: Float32Array): [number, number] {
+  let m = 0;
+  for (const v of s) m += v;
+  m /= s.length;
+  let q = 0;
+  for (const v of s) q += (v - m) * (v - m);
+  return [m, q / s.length];
 }
 
 /**
@@ -75,13 +90,16 @@ export async function searchNormalization(
     }
     const genuine = scores.filter((_, i) => same[i] === 1);
     const impostor = scores.filter((_, i) => same[i] !== 1);
+    const [mg, vg] = moments(genuine);
+    const [mi, vi] = moments(impostor);
     results.push({
       name,
       normalization,
       auc: auc(rocCurve(genuine, impostor)),
       accuracy: bestThreshold(scores, same).accuracy,
+      separation: (mg - mi) / Math.sqrt((vg + vi) / 2 || Number.EPSILON),
     });
     opts.onProgress?.(results.length, candidates.length);
   }
-  return results.sort((x, y) => y.auc - x.auc || y.accuracy - x.accuracy);
+  return results.sort((x, y) => y.auc - x.auc || y.separation - x.separation);
 }

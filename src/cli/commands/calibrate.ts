@@ -227,7 +227,7 @@ async function calibrate(flags: CalibrateFlags): Promise<void> {
   console.log(
     `normalization (x - ${n.mean}) / ${n.std}, ${n.order.toUpperCase()} (${chosen.how}` +
       (chosen.candidates
-        ? `; AUC on ${chosen.pairs} pairs: ${chosen.candidates.map((c) => `${c.name} ${c.auc.toFixed(4)}`).join(', ')})`
+        ? `; AUC on ${chosen.pairs} pairs, best first: ${chosen.candidates.map((c) => `${c.name} ${c.auc.toFixed(4)} (d' ${c.separation.toFixed(2)})`).join(', ')})`
         : ')'),
   );
   console.log(`pairs: ${s.genuinePairs} genuine, ${s.impostorPairs} impostor; AUC ${s.auc.toFixed(5)}`);
