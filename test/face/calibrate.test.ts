@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alignFace } from '../../src/face/align.js';
 import { decodeImage } from '../../src/face/image.js';
 import { type ModelCard, NORMALIZATION_CANDIDATES, fileSha256 } from '../../src/face/model-card.js';
-import { searchNormalization } from '../../src/face/normalization-search.js';
+import { scoreNormalizations } from '../../src/face/normalization-search.js';
+import { rankScoreSets } from '../../src/eval/score-ranking.js';
 import { createFacePipeline } from '../../src/face/pipeline.js';
 import type { RgbImage } from '../../src/face/types.js';
 import { LFW_DIR, haveLfw } from './data.js';
@@ -193,13 +194,16 @@ describe.runIf(havePaddle())('arcface calibrate (Paddle MobileFaceNet, 60 LFW pa
       await p.dispose();
     }
     const { 'rgb-127.5': right, 'bgr-01': wrong } = NORMALIZATION_CANDIDATES;
-    const scores = await searchNormalization(
+    const sets = await scoreNormalizations(
       PADDLE,
       crops,
       Int32Array.from(pairs, (q) => row.get(q.a)!),
       Int32Array.from(pairs, (q) => row.get(q.b)!),
-      Uint8Array.from(pairs, (q) => (q.same ? 1 : 0)),
       { threads: 1, candidates: { 'rgb-127.5': right, 'bgr-01': wrong } },
+    );
+    const scores = rankScoreSets(
+      sets,
+      Uint8Array.from(pairs, (q) => (q.same ? 1 : 0)),
     );
     console.log(JSON.stringify(scores));
     expect(scores[0].name).toBe('rgb-127.5');

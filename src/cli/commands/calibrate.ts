@@ -20,7 +20,7 @@ import {
   normalizationByName,
 } from '../../face/model-card.js';
 import { knownRecognizer } from '../../face/models.js';
-import { searchNormalization } from '../../face/normalization-search.js';
+import { scoreNormalizations } from '../../face/normalization-search.js';
 import { createFacePipeline } from '../../face/pipeline.js';
 import type { PixelNormalization } from '../../face/tensor-input.js';
 import type { RgbImage } from '../../face/types.js';
@@ -28,6 +28,7 @@ import { DEFAULT_DETECTOR, loadRecognizer, parseDetectorSpec, parseRecognizerSpe
 import { embedImages } from '../../eval/pair-embeddings.js';
 import { type PairsList, checkPairImages, pairImages, parsePairs } from '../../eval/pairs.js';
 import { runPairs } from '../../eval/run.js';
+import { rankScoreSets } from '../../eval/score-ranking.js';
 import { checkOutputPath, writeFileAtomic } from '../../util/fs.js';
 
 interface CalibrateFlags {
@@ -135,11 +136,13 @@ async function calibrate(flags: CalibrateFlags): Promise<void> {
     bars.onProgress('detecting (normalization search)', 0, 1);
     const s = await searchCrops(flags, list, subset, side);
     bars.onProgress('detecting (normalization search)', 1, 1);
-    const scores = await searchNormalization(modelPath, s.crops, s.a, s.b, s.same, {
+    const sets = await scoreNormalizations(modelPath, s.crops, s.a, s.b, {
       flip,
       threads: flags.threads,
       onProgress: (d, t) => bars.onProgress('normalization search', d, t),
     });
+    const byName = new Map(sets.map((c) => [c.name, c.normalization]));
+    const scores = rankScoreSets(sets, s.same).map((r) => ({ ...r, normalization: byName.get(r.name)! }));
     normalization = scores[0].normalization;
     chosen = { how: 'searched', candidates: scores, pairs: s.a.length };
   }
