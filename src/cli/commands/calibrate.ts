@@ -106,6 +106,17 @@ async function searchCrops(
 const rateAt = (scores: Float32Array, t: number): number =>
   scores.reduce((n, s) => n + (s >= t ? 1 : 0), 0) / scores.length;
 
+/**
+ * The ROC's threshold is a pair's own score, so a pair sits exactly on it and float rounding elsewhere
+ * (float64 cosine in `verify` against the float32 scores here) could flip it. Halfway down to the next lower
+ * score accepts the same pairs with room to spare.
+ */
+function midpointBelow(t: number, genuine: Float32Array, impostor: Float32Array): number {
+  let below = -Infinity;
+  for (const set of [genuine, impostor]) for (const v of set) if (v < t && v > below) below = v;
+  return below === -Infinity ? t : (t + below) / 2;
+}
+
 async function calibrate(flags: CalibrateFlags): Promise<void> {
   const spec = parseRecognizerSpec(flags.recognizer);
   if (!spec.startsWith('onnx:')) {
@@ -183,6 +194,7 @@ async function calibrate(flags: CalibrateFlags): Promise<void> {
         'give a larger --far or more impostor pairs',
     );
   }
+  const threshold = midpointBelow(atFar.threshold, verification.genuine, verification.impostor);
   const kf = s.kfold;
   const bestT = kf?.thresholdMean ?? null;
   const card: ModelCard = {
@@ -196,9 +208,13 @@ async function calibrate(flags: CalibrateFlags): Promise<void> {
     },
     normalization: { ...normalization, chosen },
     flip,
-    threshold: atFar.threshold,
+    threshold,
     targetFar: flags.far,
-    atTargetFar: { threshold: atFar.threshold, far: atFar.achievedFar ?? 0, tar: atFar.tar ?? 0 },
+    atTargetFar: {
+      threshold,
+      far: rateAt(verification.impostor, threshold),
+      tar: rateAt(verification.genuine, threshold),
+    },
     bestAccuracy: {
       threshold: bestT ?? Number.NaN,
       far: bestT === null ? Number.NaN : rateAt(verification.impostor, bestT),
@@ -235,7 +251,7 @@ async function calibrate(flags: CalibrateFlags): Promise<void> {
   );
   console.log(`pairs: ${s.genuinePairs} genuine, ${s.impostorPairs} impostor; AUC ${s.auc.toFixed(5)}`);
   console.log(
-    `threshold at FAR ${flags.far}: ${atFar.threshold.toFixed(4)} (FAR ${pct(card.atTargetFar.far)}, TAR ${pct(card.atTargetFar.tar)})`,
+    `threshold at FAR ${flags.far}: ${threshold.toFixed(4)} (FAR ${pct(card.atTargetFar.far)}, TAR ${pct(card.atTargetFar.tar)})`,
   );
   if (kf && bestT !== null) {
     console.log(
