@@ -168,7 +168,8 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
   // Measured defaults: on the mnist package's ~800 training digits per class the MLP generalises
   // better than the small CNN (and is ~6x faster); face crops need the CNN; embeddings the MLP.
   const backbone =
-    opts.backbone ?? (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
+    opts.backbone ??
+    (opts.features ? TOY_DEFAULTS.withFeatures.backbone : opts.data ? 'small-cnn' : 'lenet++');
   const scale = opts.scale ?? (opts.features ? TOY_DEFAULTS.withFeatures.scale : o.scale);
   const spec: ToyDataSpec = opts.features
     ? {

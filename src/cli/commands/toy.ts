@@ -155,9 +155,15 @@ export function registerToyCommand(program: Command): void {
     .addOption(
       new Option('--weight-decay <wd>', 'weight decay').argParser(nonNegative).default(d.weightDecay),
     )
-    .option('--augment', 'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)')
+    .option(
+      '--augment',
+      'MNIST: train on digits shifted by up to 2 pixels (default with lenet++ and small-cnn)',
+    )
     .option('--no-augment', 'MNIST: no shifts')
-    .option('--warmup-bias', "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)")
+    .option(
+      '--warmup-bias',
+      "give ArcFace's softmax warm-up a bias (default: none, so it orders classes by angle)",
+    )
     .addOption(new Option('--per-class <n>', 'use at most n samples per class').argParser(int(2)))
     .addOption(
       new Option('--held-out <fraction>', 'share of each class held out')
