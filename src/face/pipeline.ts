@@ -219,6 +219,25 @@ const RETRY_MARGIN = 0.5;
  */
 const RETRY_MAX_SIDE = 480;
 
+/**
+ * Context a detector needs around a face, as a fraction of the face box's size on each side. A lone face
+ * with less (a tight crop) is detected again on the padded copy: detectors place landmarks badly on a face
+ * cut by the frame. On 100 LFW pairs cropped to the central 110 x 110 (bench/tight-crops.ts), BlazeFace
+ * finds 152 of 162 crops directly, but with those landmarks the median cosine to the full image's embedding
+ * is 0.971 and 9 of 100 decisions change; from crops padded first, 0.992 and 1. With this rule the
+ * pipeline detects 132 of the 162 on the padded copy: median 0.992, 4 of 100 decisions change, and 98 of
+ * 100 are right on crops as on full images.
+ */
+const CONTEXT = 0.25;
+
+/** True when the only face leaves less than {@link CONTEXT} of its size between its box and an edge. */
+function lacksContext(faces: readonly DetectedFace[], image: RgbImage): boolean {
+  if (faces.length !== 1) return false;
+  const { x1, y1, x2, y2 } = faces[0].box;
+  const m = CONTEXT * Math.max(x2 - x1, y2 - y1);
+  return x1 - m < 0 || y1 - m < 0 || x2 + m > image.width || y2 + m > image.height;
+}
+
 /** An image centred on a canvas grown by `margin` pixels on every side, edges replicated outwards. */
 async function padImage(image: RgbImage, margin: number): Promise<RgbImage> {
   const { data, info } = await sharp(image.data, {
@@ -326,11 +345,17 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
     padded: boolean;
   }> {
     const faces = await detector.detect(image);
-    if (faces.length > 0) return { faces, source: image, inSource: faces, padded: false };
+    if (faces.length > 0 && !lacksContext(faces, image)) {
+      return { faces, source: image, inSource: faces, padded: false };
+    }
     const small = await shrinkTo(image, RETRY_MAX_SIDE);
     const margin = Math.round(RETRY_MARGIN * Math.max(small.image.width, small.image.height));
     const canvas = await padImage(small.image, margin);
     const found = await detector.detect(canvas);
+    // A face found directly near the edge is kept when the padded copy finds none.
+    if (found.length === 0 && faces.length > 0) {
+      return { faces, source: image, inSource: faces, padded: false };
+    }
     return {
       faces: found.map((f) => unpad(f, margin, small.scale)),
       source: canvas,
