@@ -3,7 +3,14 @@
  * aligned RGB crop and returning one embedding per crop.
  */
 import { INSIGHTFACE_NORMALIZATION, knownRecognizer } from './models.js';
-import { type FaceSessionOptions, fixedDim, loadOnnxModel } from './onnx-model.js';
+import {
+  type FaceSessionOptions,
+  type OnnxModel,
+  ModelShapeError,
+  fixedDim,
+  formatShape,
+  loadOnnxModel,
+} from './onnx-model.js';
 import { type PixelNormalization, writeChw, writeHwc } from './tensor-input.js';
 import { type CropRow, embedCrops } from './flip-embed.js';
 import type { FaceRecognizer, RgbImage } from './types.js';
@@ -29,18 +36,49 @@ export interface OnnxRecognizerOptions extends FaceSessionOptions {
 /**
  * Load a recogniser from an ONNX file. The input layout (NCHW or NHWC), crop size and batch dimension are
  * read from the model; a model with a fixed batch of 1 is run once per crop.
- * @param path the .onnx file; one float32 image input, first output [batch, dim] (or [batch, dim, 1, 1]).
+ * @param path the .onnx file; one float32 image input [N,3,H,W] or [N,H,W,3], one output [N,D] (or
+ *   [N,D,1,1]) with D in {@link RECOGNIZER_DIM_RANGE}
+ * @throws {@link ModelShapeError} naming the file and its shapes when it is not shaped like a recogniser
  */
 export async function loadOnnxRecognizer(
   path: string,
   opts: OnnxRecognizerOptions = {},
 ): Promise<FaceRecognizer> {
   const model = await loadOnnxModel(path, opts);
+  try {
+    return await recognizerOf(model, path, opts);
+  } catch (err) {
+    await model.session.dispose();
+    throw err;
+  }
+}
+
+/** Embedding sizes a recogniser may have; outside them the model is something else (SCRFD's scores: 1). */
+export const RECOGNIZER_DIM_RANGE = { min: 64, max: 4096 } as const;
+
+const NEEDS =
+  `a face recogniser has one float32 image input [N,3,H,W] (or [N,H,W,3]) and one output [N,D] ` +
+  `(or [N,D,1,1]) with D in ${RECOGNIZER_DIM_RANGE.min}..${RECOGNIZER_DIM_RANGE.max}`;
+
+async function recognizerOf(
+  model: OnnxModel,
+  path: string,
+  opts: OnnxRecognizerOptions,
+): Promise<FaceRecognizer> {
   const inputName = model.session.inputNames[0];
   const outputName = model.session.outputNames[0];
+  const inputs = [...model.inputShapes].map(([name, s]) => `'${name}' ${formatShape(s)}`).join(', ');
+  const refuse: (has: string) => never = (has) => {
+    throw new ModelShapeError(path, `${path} is not a face recogniser: ${NEEDS}; it has ${has}`);
+  };
   const shape = model.inputShapes.get(inputName);
-  if (!shape || shape.length !== 4) {
-    throw new Error(`${path}: expected one 4-D image input, got ${JSON.stringify(shape)}`);
+  if (
+    model.session.inputNames.length !== 1 ||
+    !shape ||
+    shape.length !== 4 ||
+    (shape[1] !== 3 && shape[3] !== 3)
+  ) {
+    refuse(`input ${inputs || '(none)'}`);
   }
   const nhwc = shape[3] === 3 && shape[1] !== 3;
   const [h, w] = nhwc ? [fixedDim(shape[1]), fixedDim(shape[2])] : [fixedDim(shape[2]), fixedDim(shape[3])];
@@ -84,13 +122,32 @@ export async function loadOnnxRecognizer(
     return outputs;
   }
 
-  // One run on a black crop reveals the embedding size whatever the output metadata says.
-  const [probe] = await runRows([
-    { crop: { data: new Uint8Array(width * height * 3), width, height }, flip: false },
-  ]);
-  const dim = probe.length;
-  if (!Number.isInteger(dim) || dim < 1)
-    throw new Error(`${path}: cannot read an embedding size from its output`);
+  // One run on a black crop gives the outputs' real shapes (metadata leaves dynamic ones open): a recogniser
+  // answers one crop with one [1, D] vector. A detector answers with anchors (SCRFD: nine outputs [A, k]).
+  const batch = fixedBatch ?? 1;
+  const probe = await model.session
+    .run({ [inputName]: { data: new Float32Array(batch * 3 * width * height), dims: dims(batch) } })
+    .catch((err: unknown) =>
+      refuse(
+        `input ${inputs}, and running it on one ${width}x${height} crop fails (${err instanceof Error ? err.message : String(err)})`,
+      ),
+    );
+  const outputs = model.session.outputNames.map((name) => `'${name}' ${formatShape(probe[name].dims)}`);
+  const out = probe[outputName];
+  const dim = out.dims[1];
+  if (
+    outputs.length !== 1 ||
+    out.type !== 'float32' ||
+    out.dims[0] !== batch ||
+    !(out.dims.length === 2 || (out.dims.length === 4 && out.dims[2] === 1 && out.dims[3] === 1)) ||
+    dim < RECOGNIZER_DIM_RANGE.min ||
+    dim > RECOGNIZER_DIM_RANGE.max
+  ) {
+    refuse(
+      `input ${inputs} and ${outputs.length} output${outputs.length === 1 ? '' : 's'} ` +
+        `${outputs.join(', ')} (shapes at a ${batch}x3x${height}x${width} input${out.type === 'float32' ? '' : `; ${out.type}`})`,
+    );
+  }
 
   return {
     spec: `onnx:${path}`,

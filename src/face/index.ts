@@ -2,6 +2,7 @@
 export {
   createFacePipeline,
   NoFaceError,
+  type ComparedFace,
   type Detection,
   type EmbedManyOptions,
   type EmbedManyResult,
@@ -9,6 +10,7 @@ export {
   type FacePipeline,
   type FacePipelineOptions,
   type FaceSelection,
+  type NoFacePolicy,
   type StageTimes,
   type Verification,
 } from './pipeline.js';
@@ -83,7 +85,7 @@ export {
   type TilingOptions,
 } from './detect-tiled.js';
 export type { OnnxRecognizerOptions } from './embed-onnx.js';
-export type { FaceSessionOptions } from './onnx-model.js';
+export { ModelShapeError, type FaceSessionOptions } from './onnx-model.js';
 export type { PixelNormalization } from './tensor-input.js';
 export { annotateFaces } from './annotate.js';
 export type {

@@ -74,6 +74,26 @@ export async function loadOnnxModel(path: string, opts: FaceSessionOptions = {})
   };
 }
 
+/**
+ * A model file whose inputs or outputs are not those of the role it was given (e.g. a detector passed as a
+ * recogniser). The message names the file, what the role needs and the shapes the model has.
+ */
+export class ModelShapeError extends Error {
+  override readonly name = 'ModelShapeError';
+  constructor(
+    /** The model file. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A shape as people write it: `[1,3,?,?]`, a dynamic dimension as its name or `?`. */
+export function formatShape(shape: readonly (number | string)[]): string {
+  return `[${shape.map((d) => (typeof d === 'number' && d >= 0 ? String(d) : d === '' || typeof d === 'number' ? '?' : d)).join(',')}]`;
+}
+
 /** A dimension read from model metadata, or undefined when it is dynamic. */
 export function fixedDim(d: number | string | undefined): number | undefined {
   return typeof d === 'number' && d > 0 ? d : undefined;

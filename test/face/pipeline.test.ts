@@ -181,33 +181,39 @@ describe.runIf(haveSharedData())('face pipeline with SCRFD-500m and the shared M
     }
   });
 
-  it('falls back to the whole image when no face is found, and says so', async () => {
+  it('finds the face of an aligned crop on the padded image; embeds a faceless one whole, and says so', async () => {
     const image = await decodeImage(lfw('Abel_Pacheco', 1));
     const original = await p.embed(image);
-    // An already aligned 112 x 112 crop: the face overflows every detector anchor.
+    // An already aligned 112 x 112 crop: the face overflows every detector anchor until the image is padded.
     const crop = alignFace(image, original.face!.landmarks);
     const png = await sharp(crop.data, { raw: { width: 112, height: 112, channels: 3 } })
       .png()
       .toBuffer();
     const e = await p.embed(png);
-    expect(e.fallback).toBe(true);
-    expect(e.face).toBeNull();
-    expect(e.facesFound).toBe(0);
-    expect(dot(e.embedding, original.embedding)).toBeGreaterThan(0.99);
+    expect(e.fallback).toBe(false);
+    expect(e.padded).toBe(true);
+    expect(e.facesFound).toBe(1);
+    expect(dot(e.embedding, original.embedding)).toBeGreaterThan(0.95);
     const grey = await p.embed({ data: new Uint8Array(160 * 120 * 4).fill(128), width: 160, height: 120 });
     expect(grey.fallback).toBe(true);
+    expect(grey.face).toBeNull();
+    expect(grey.facesFound).toBe(0);
     expect(dot(grey.embedding, grey.embedding)).toBeCloseTo(1, 5);
 
-    const strict = await createFacePipeline({
-      detector: `scrfd:${SCRFD_500M}`,
-      recognizer: `onnx:${MOBILEFACENET}`,
-      threads: THREADS,
-      fallback: false,
-    });
-    try {
-      await expect(strict.embed(png)).rejects.toBeInstanceOf(NoFaceError);
-    } finally {
-      await strict.dispose();
+    // `noFace: 'error'`, and the older `fallback: false` the gallery passes, throw instead.
+    for (const strictness of [{ noFace: 'error' as const }, { fallback: false }]) {
+      const strict = await createFacePipeline({
+        detector: `scrfd:${SCRFD_500M}`,
+        recognizer: `onnx:${MOBILEFACENET}`,
+        threads: THREADS,
+        ...strictness,
+      });
+      try {
+        const grey2 = { data: new Uint8Array(160 * 120 * 3).fill(128), width: 160, height: 120 };
+        await expect(strict.embed(grey2)).rejects.toBeInstanceOf(NoFaceError);
+      } finally {
+        await strict.dispose();
+      }
     }
   });
 

@@ -7,9 +7,11 @@ import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js
 import { annotateFaces } from '../../face/annotate.js';
 import { decodeImage } from '../../face/image.js';
 import {
+  type ComparedFace,
   type FacePipeline,
   type FacePipelineOptions,
   type FaceSelection,
+  NoFaceError,
   createFacePipeline,
 } from '../../face/pipeline.js';
 import { type DetectedFace } from '../../face/types.js';
@@ -29,6 +31,9 @@ const IMAGE_EXTENSIONS = new Set([
   '.heic',
   '.heif',
 ]);
+
+/** What `embed` writes per row: a row embedded whole, because no face was found, carries `noFace: true`. */
+type EmbeddedRecord = EmbeddingMeta & { readonly noFace?: true };
 
 interface ModelFlags {
   detector?: string;
@@ -136,6 +141,35 @@ function faceJson(f: DetectedFace): object {
   };
 }
 
+/** Which face of an image `verify` compared, for its JSON output. */
+function comparedJson(c: ComparedFace | null): object | null {
+  if (!c) return null;
+  return {
+    ...(c.face ? faceJson(c.face) : { box: null }),
+    facesFound: c.facesFound,
+    // With one face (or none) there was no choice to make.
+    chosenBy: c.face && c.facesFound > 1 ? c.selectedBy : null,
+    padded: c.padded,
+    wholeImage: c.fallback,
+  };
+}
+
+const CHOSEN_BY: Readonly<Record<FaceSelection, string>> = {
+  largest: 'the largest',
+  score: 'the highest-scoring',
+  central: 'the most central large one',
+};
+
+/** One line saying which face of `path` `verify` compared. */
+function comparedText(path: string, c: ComparedFace): string {
+  if (!c.face) return `${path}: no face found; the whole image was compared (--allow-no-face)`;
+  const b = c.face.box;
+  const box = [b.x1, b.y1, b.x2, b.y2].map((v) => Math.round(v)).join(', ');
+  const which = c.facesFound > 1 ? `${CHOSEN_BY[c.selectedBy]} of ${c.facesFound} faces` : 'the only face';
+  const padded = c.padded ? ', found after padding the image (a tight crop)' : '';
+  return `${path}: ${which}, box [${box}], score ${c.face.score.toFixed(2)}${padded}`;
+}
+
 /** Image files under `dir`, recursively, sorted for a stable output order. */
 async function listImages(dir: string): Promise<string[]> {
   const found: string[] = [];
@@ -215,7 +249,9 @@ export function registerFaceCommands(program: Command): void {
         vectors.set(r.embedding, i * dim);
         const path = isDir ? relative(input, paths[r.index]).split(sep).join('/') : paths[r.index];
         const parts = path.split('/');
-        return isDir && parts.length > 1 ? { path, label: parts[0] } : { path };
+        const record: EmbeddedRecord = isDir && parts.length > 1 ? { path, label: parts[0] } : { path };
+        // A row with no face in it must be told apart from a face by whoever reads the file.
+        return r.fallback ? { ...record, noFace: true } : record;
       });
       for (const r of results) {
         if (!r.ok) console.error(`skipped ${paths[r.index]}: ${r.error.message}`);
@@ -241,6 +277,10 @@ export function registerFaceCommands(program: Command): void {
       .argument('<a>', 'first image')
       .argument('<b>', 'second image')
       .option(
+        '--allow-no-face',
+        'compare the whole image when no face is found in it (default: exit 2, no decision on a face that is not there)',
+      )
+      .option(
         '--threshold <t>',
         'cosine threshold (default: the one calibrated on LFW for the recogniser; see docs/MODELS.md)',
         unitNumber,
@@ -250,40 +290,60 @@ export function registerFaceCommands(program: Command): void {
   )
     // Exit 1 means 'different': usage errors must not be mistaken for it.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
-    .action(async (a: string, b: string, flags: ModelFlags & { threshold?: number; json?: boolean }) => {
-      await withPipeline(pipelineOptions(flags, true), async (p) => {
-        const ea = await p.embed(a);
-        const eb = await p.embed(b);
-        const v = await p.verify(ea.embedding, eb.embedding, flags.threshold);
-        const fallback = [ea.fallback ? a : undefined, eb.fallback ? b : undefined].filter(
-          (x) => x !== undefined,
-        );
-        if (flags.json) {
-          console.log(
-            JSON.stringify({
-              a,
-              b,
-              similarity: v.similarity,
-              threshold: v.threshold,
-              same: v.same,
-              noFaceFound: fallback,
-            }),
+    .action(
+      async (
+        a: string,
+        b: string,
+        flags: ModelFlags & { threshold?: number; json?: boolean; allowNoFace?: boolean },
+      ) => {
+        const opts: FacePipelineOptions = {
+          ...pipelineOptions(flags, true),
+          noFace: flags.allowNoFace ? 'whole-image' : undefined,
+        };
+        await withPipeline(opts, async (p) => {
+          const v = await p.verify(a, b, flags.threshold).catch((err: unknown) => {
+            if (err instanceof NoFaceError) {
+              throw new NoFaceError(
+                err.image,
+                `${err.message} (also on the image padded by a margin); no decision. ` +
+                  '--allow-no-face compares whole images, which look alike whether or not they show the same person',
+              );
+            }
+            throw err;
+          });
+          const [fa, fb] = v.faces;
+          const fallback = [fa?.fallback ? a : undefined, fb?.fallback ? b : undefined].filter(
+            (x) => x !== undefined,
           );
-        } else {
-          console.log(
-            `similarity ${v.similarity.toFixed(4)}  threshold ${v.threshold.toFixed(4)}  ${v.same ? 'same' : 'different'}`,
-          );
-          for (const f of fallback) console.error(`note: no face found in ${f}; the whole image was used`);
-          // Say what the threshold means, so that users need not guess what a "same" costs.
-          const c = p.recognizer?.calibration;
-          if (flags.threshold === undefined && c) {
-            console.error(
-              `note: threshold calibrated on LFW (${c.measured}): FAR ${(100 * c.far).toFixed(2)}%, ` +
-                `TAR ${(100 * c.tar).toFixed(2)}%`,
+          if (flags.json) {
+            console.log(
+              JSON.stringify({
+                a,
+                b,
+                similarity: v.similarity,
+                threshold: v.threshold,
+                same: v.same,
+                faces: { a: comparedJson(fa), b: comparedJson(fb) },
+                noFaceFound: fallback,
+              }),
             );
+          } else {
+            console.log(
+              `similarity ${v.similarity.toFixed(4)}  threshold ${v.threshold.toFixed(4)}  ${v.same ? 'same' : 'different'}`,
+            );
+            if (fa) console.log(comparedText(a, fa));
+            if (fb) console.log(comparedText(b, fb));
+            // Say what the threshold means, so that users need not guess what a "same" costs.
+            const c = p.recognizer?.calibration;
+            if (flags.threshold === undefined && c) {
+              console.error(
+                `note: threshold calibrated on LFW (${c.measured}): FAR ${(100 * c.far).toFixed(2)}%, ` +
+                  `TAR ${(100 * c.tar).toFixed(2)}%`,
+              );
+            }
           }
-        }
-        process.exitCode = v.same ? 0 : 1;
-      });
-    });
+          process.exitCode = v.same ? 0 : 1;
+        });
+      },
+    );
 }

@@ -188,7 +188,9 @@ export function registerToyCommand(program: Command): void {
         .default(d.crop),
     )
     .option('--out <dir>', 'report folder (default ./reports/toy-<timestamp>)')
-    .addOption(new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(threadCount))
+    .addOption(
+      new Option('--threads <n>', 'ONNX Runtime threads (default: all cores)').argParser(threadCount),
+    )
     .option('--quiet', 'no progress bars', false)
     .action(async (cli: CliOptions) => {
       const { heldOut, quiet, ...rest } = cli;
