@@ -3,6 +3,7 @@
  * method, the ArcFace run's softmax warm-up epochs shaded.
  */
 import type { CurvePoint } from './experiment.js';
+import { escapeXml } from '../util/svg.js';
 
 export interface CurveSeries {
   readonly label: string;
@@ -14,7 +15,7 @@ const PW = 420;
 const PH = 260;
 const M = { left: 60, right: 20, top: 70, bottom: 50 };
 const FONT = 'font-family="DejaVu Sans, Arial, Helvetica, sans-serif"';
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = escapeXml;
 const f1 = (v: number): string => (Math.round(v * 10) / 10).toString();
 
 /** Width and height of the curves figure in pixels. */

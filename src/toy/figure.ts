@@ -3,7 +3,7 @@
  * features on the plane above and projected onto the unit circle below, one colour per class, each
  * class's weight direction as a ray, and each class's angular extent as an arc around the circle.
  */
-import sharp from 'sharp';
+import { escapeXml } from '../util/svg.js';
 import type { AngularLayout } from './metrics.js';
 
 /** What one column of the figure shows. */
@@ -51,8 +51,7 @@ export function figureSize(columns: number): { width: number; height: number } {
   };
 }
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeXml;
 const f1 = (v: number): string => (Math.round(v * 10) / 10).toString();
 const color = (k: number): string => CLASS_COLORS[k % CLASS_COLORS.length];
 
@@ -230,9 +229,4 @@ function legend(classNames: readonly string[], y: number, width: number): string
     }
   });
   return out.join('\n');
-}
-
-/** Render an SVG to PNG bytes with sharp (librsvg). */
-export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(svg)).png().toBuffer();
 }

@@ -6,9 +6,10 @@
 import { join } from 'node:path';
 import type { HeadConfig } from '../heads/index.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { escapeXml, svgToPng } from '../util/svg.js';
 import { CURVES_SIZE, curvesSvg } from './curves-figure.js';
 import type { CurvePoint, MethodOutcome, ToyTraining } from './experiment.js';
-import { CLASS_COLORS, type FigureColumn, figureSize, svgToPng, toyFigureSvg } from './figure.js';
+import { CLASS_COLORS, type FigureColumn, figureSize, toyFigureSvg } from './figure.js';
 import type { AngularLayout } from './metrics.js';
 
 export const METHODS = ['softmax', 'arcface'] as const;
@@ -164,7 +165,7 @@ function columns(report: ToyReport, outcomes: Record<MethodName, MethodOutcome>)
 }
 
 function html(report: ToyReport): string {
-  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const esc = escapeXml;
   const rows = METHODS.map((m) => {
     const r = report.methods[m];
     return (
