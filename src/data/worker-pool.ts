@@ -3,8 +3,7 @@
  * never stalls image decoding. Works from the TypeScript sources (under tsx or vitest, by
  * registering tsx inside the worker) and from compiled JavaScript.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { workerBootstrap } from '../util/worker-bootstrap.js';
 import { Worker } from 'node:worker_threads';
 import type { BatchRequest, FailedSample, PreparedBatch, SampleCache } from './batch-prepare.js';
 import type { SampleSpec } from './image-sample.js';
@@ -29,24 +28,6 @@ interface Pending {
   reject(err: Error): void;
 }
 
-/** The worker's source, and how to load it from whatever this module is running as. */
-function workerBootstrap(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './batch-worker.ts' : './batch-worker.js', import.meta.url).href;
-  if (!fromSource) return `import(${JSON.stringify(entry)});`;
-  // A worker does not inherit the parent's tsx loader: register it in the worker before importing.
-  const tsx = tsxApiUrl();
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-}
-
-/** tsx's ESM API (its CommonJS build cannot register the ESM loader from a worker). */
-function tsxApiUrl(): string {
-  // vitest's module runner may leave import.meta.resolve undefined; the require path is then mapped.
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
-}
-
 /** A fixed pool of batch workers; requests go round-robin and are answered in any order. */
 export class WorkerPool {
   private readonly workers: Worker[];
@@ -63,7 +44,7 @@ export class WorkerPool {
   constructor(count: number, init: WorkerInit) {
     if (!Number.isInteger(count) || count < 1)
       throw new Error(`WorkerPool: count must be >= 1, got ${count}`);
-    const code = workerBootstrap();
+    const code = workerBootstrap(import.meta.url, 'batch-worker');
     this.busy = new Array<number>(count).fill(0);
     this.workers = Array.from({ length: count }, () => {
       const worker = new Worker(code, { eval: true, workerData: init });

@@ -7,8 +7,7 @@
  * The worker file is resolved like src/data/worker-pool.ts does: from TypeScript sources (tsx registered inside
  * the worker) in development and tests, from the built JavaScript in dist/.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { workerBootstrap } from '../util/worker-bootstrap.js';
 import { Worker } from 'node:worker_threads';
 import type { Detection, FaceEmbedding } from '../face/pipeline.js';
 import type {
@@ -47,21 +46,6 @@ interface Slot {
   job: Job | null;
 }
 
-function workerBootstrap(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './inference-worker.ts' : './inference-worker.js', import.meta.url).href;
-  if (!fromSource) return `import(${JSON.stringify(entry)});`;
-  const tsx = tsxApiUrl();
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-}
-
-/** tsx's ESM API (its CommonJS build cannot register the ESM loader from a worker). */
-function tsxApiUrl(): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
-}
-
 /** Turns a worker-side error into the problem the client sees. */
 function toProblem(e: WorkerError): Error {
   if (e.name === 'ImageError') {
@@ -81,7 +65,7 @@ export class InferencePool {
   private closed = false;
   private drainWaiters: (() => void)[] = [];
   private modelInfo: ModelInfo | null = null;
-  private readonly code = workerBootstrap();
+  private readonly code = workerBootstrap(import.meta.url, 'inference-worker');
 
   private constructor(private readonly opts: InferencePoolOptions) {}
 
