@@ -1,6 +1,7 @@
 /** Drawing detections onto an image (boxes, landmarks, scores) as an SVG overlay composited by sharp. */
 import sharp from 'sharp';
 import type { DetectedFace, RgbImage } from './types.js';
+import { oneSharpCallAtATime } from './sharp-queue.js';
 
 // One colour per landmark, in Landmarks5 order: eyes, nose, mouth corners.
 const LANDMARK_COLOURS = ['#00e5ff', '#ff3df2', '#ffe600', '#ff7a00', '#3d7bff'];
@@ -36,8 +37,10 @@ export async function annotateFaces(
   format: 'png' | 'jpeg' | 'webp' = 'png',
 ): Promise<Buffer> {
   const svg = Buffer.from(overlay(image.width, image.height, faces));
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .composite([{ input: svg, top: 0, left: 0 }])
-    .toFormat(format)
-    .toBuffer();
+  return oneSharpCallAtATime(() =>
+    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .composite([{ input: svg, top: 0, left: 0 }])
+      .toFormat(format)
+      .toBuffer(),
+  );
 }

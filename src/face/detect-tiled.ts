@@ -51,6 +51,7 @@
 import sharp from 'sharp';
 import { iou, nms } from './nms.js';
 import type { Box, DetectedFace, FaceDetector, Point, RgbImage } from './types.js';
+import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** Options for tiled detection (the pipeline's `detection` options). */
 export interface TilingOptions {
@@ -181,10 +182,12 @@ function crop(image: RgbImage, t: Tile): RgbImage {
 async function resize(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   if (width === image.width && height === image.height) return image;
   // The kernel letterbox() uses, so that a level looks to the detector as a letterboxed image would.
-  const out = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
+  const out = await oneSharpCallAtATime(() =>
+    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(width, height, { fit: 'fill', kernel: 'linear' })
+      .raw()
+      .toBuffer(),
+  );
   return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
 }
 

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from './types.js';
+import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** Raw pixels, e.g. a canvas `ImageData`: row-major, interleaved, 8 bits per channel. */
 export interface RawImage {
@@ -212,12 +213,14 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   });
   let image: RgbImage;
   try {
-    const { data, info } = await pipeline
-      .autoOrient()
-      .flatten({ background })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await oneSharpCallAtATime(() =>
+      pipeline
+        .autoOrient()
+        .flatten({ background })
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true }),
+    );
     if (info.channels !== 3) {
       throw new ImageError('corrupt', `decoded to ${info.channels} channels, expected 3`, source);
     }

@@ -1,6 +1,7 @@
 /** Fitting an image of any size into a detector's fixed input, and mapping detections back. */
 import sharp from 'sharp';
 import type { Box, DetectedFace, Point, RgbImage } from './types.js';
+import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** An image resized (aspect kept) into the top-left of a `width x height` canvas padded with black. */
 export interface Letterboxed {
@@ -21,10 +22,12 @@ export async function letterbox(image: RgbImage, width: number, height: number):
   const resized =
     w === image.width && h === image.height
       ? image.data
-      : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-          .resize(w, h, { fit: 'fill', kernel: 'linear' })
-          .raw()
-          .toBuffer();
+      : await oneSharpCallAtATime(() =>
+          sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+            .resize(w, h, { fit: 'fill', kernel: 'linear' })
+            .raw()
+            .toBuffer(),
+        );
   let data: Uint8Array;
   if (w === width && h === height) {
     data = new Uint8Array(resized.buffer, resized.byteOffset, resized.length);

@@ -19,6 +19,7 @@ import {
   loadDetector,
   loadRecognizer,
 } from './zoo.js';
+import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** Which face `embed` uses when an image holds several. */
 export type FaceSelection = 'largest' | 'central' | 'score';
@@ -240,12 +241,14 @@ function lacksContext(faces: readonly DetectedFace[], image: RgbImage): boolean 
 
 /** An image centred on a canvas grown by `margin` pixels on every side, edges replicated outwards. */
 async function padImage(image: RgbImage, margin: number): Promise<RgbImage> {
-  const { data, info } = await sharp(image.data, {
-    raw: { width: image.width, height: image.height, channels: 3 },
-  })
-    .extend({ top: margin, bottom: margin, left: margin, right: margin, extendWith: 'copy' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await oneSharpCallAtATime(() =>
+    sharp(image.data, {
+      raw: { width: image.width, height: image.height, channels: 3 },
+    })
+      .extend({ top: margin, bottom: margin, left: margin, right: margin, extendWith: 'copy' })
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.length),
     width: info.width,
@@ -260,10 +263,12 @@ async function shrinkTo(image: RgbImage, maxSide: number): Promise<{ image: RgbI
   const scale = maxSide / long;
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill' })
-    .raw()
-    .toBuffer();
+  const data = await oneSharpCallAtATime(() =>
+    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(width, height, { fit: 'fill' })
+      .raw()
+      .toBuffer(),
+  );
   return {
     image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height },
     scale: width / image.width,
@@ -283,10 +288,12 @@ function unpad(face: DetectedFace, margin: number, scale: number): DetectedFace 
 
 /** The whole image as a face crop: the centre square, resized to `width x height`. */
 async function wholeImageCrop(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'cover', position: 'centre' })
-    .raw()
-    .toBuffer();
+  const data = await oneSharpCallAtATime(() =>
+    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(width, height, { fit: 'cover', position: 'centre' })
+      .raw()
+      .toBuffer(),
+  );
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }
 

@@ -11,8 +11,8 @@ import {
   trainArcface,
   trainSoftmax,
 } from './experiment.js';
-import { checkOutputDir } from './out-dir.js';
 import { type ToyReport, DEFINITIONS, methodReport, writeToyReport } from './report.js';
+import { checkOutputPath } from '../util/fs.js';
 
 /**
  * Backbones the toy can train to 2-D: a slim LeNet++ (MNIST), the small CNN (--data images), an MLP
@@ -208,7 +208,7 @@ export async function runToy(opts: ToyOptions = {}): Promise<ToyRun> {
           augment: opts.augment ?? cnn,
         };
   const dir = resolve(opts.out ?? `reports/toy-${timestamp()}`);
-  await checkOutputDir(dir);
+  await checkOutputPath(dir, 'dir');
   const report = opts.onProgress;
   const data = await loadToyData(spec, o.heldOutFraction, o.seed, (p) => report?.({ kind: 'data', ...p }));
   try {

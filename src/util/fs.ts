@@ -72,8 +72,10 @@ const errno = (err: unknown): string => (err as NodeJS.ErrnoException | undefine
 export async function checkOutputPath(path: string, kind: 'file' | 'dir'): Promise<void> {
   if (path.trim() === '') throw new OutputPathError(path, 'empty output path');
   const target = resolve(path);
+  // ENOTDIR: a file stands somewhere above; the walk up below finds it and names it.
+  const missing = (err: unknown): boolean => errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR';
   const info = await stat(target).catch((err: unknown) => {
-    if (errno(err) === 'ENOENT') return null;
+    if (missing(err)) return null;
     throw new OutputPathError(path, `cannot be written (${errno(err)})`, { cause: err });
   });
   if (info) {
@@ -86,7 +88,7 @@ export async function checkOutputPath(path: string, kind: 'file' | 'dir'): Promi
   let dir = info && kind === 'dir' ? target : dirname(target);
   for (;;) {
     const d = await stat(dir).catch((err: unknown) => {
-      if (errno(err) === 'ENOENT') return null;
+      if (missing(err)) return null;
       throw new OutputPathError(path, `cannot be written: ${dir} (${errno(err)})`, { cause: err });
     });
     if (d) {
