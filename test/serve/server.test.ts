@@ -92,6 +92,12 @@ describe('face routes', () => {
     expect(faces.length).toBeGreaterThanOrEqual(1);
     const f = faces[0];
     expect(f.score).toBeGreaterThan(0.5);
+    // Every face carries its quality: the detector's score among the measures, a combined score in [0, 1].
+    expect(f.quality.detectorScore).toBe(f.score);
+    expect(f.quality.score).toBeGreaterThanOrEqual(0);
+    expect(f.quality.score).toBeLessThanOrEqual(1);
+    expect(f.quality.size.interOcular).toBeGreaterThan(10);
+    expect(Object.keys(f.quality.factors).sort()).toEqual(['detector', 'pitch', 'sharpness', 'size', 'yaw']);
     expect(f.box.x2).toBeGreaterThan(f.box.x1);
     expect(f.landmarks).toHaveLength(5);
     // The eyes lie inside the box.
