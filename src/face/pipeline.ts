@@ -335,6 +335,8 @@ async function wholeImageCrop(image: RgbImage, width: number, height: number): P
 export async function createFacePipeline(opts: FacePipelineOptions = {}): Promise<FacePipeline> {
   const threads = opts.threads ?? availableParallelism();
   checkTilingOptions(opts.detection);
+  const minQuality = opts.minQuality ?? 0;
+  checkMinQuality(minQuality); // before any model is loaded
   const detector = withTiles(
     await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads }),
     opts.detection,
@@ -347,13 +349,6 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       })
     : undefined;
   const select = opts.select ?? 'largest';
-  const minQuality = opts.minQuality ?? 0;
-  try {
-    checkMinQuality(minQuality);
-  } catch (err) {
-    await Promise.all([detector.dispose(), recognizer?.dispose()]);
-    throw err;
-  }
   const noFace: NoFacePolicy | undefined =
     opts.noFace ?? (opts.fallback === undefined ? undefined : opts.fallback ? 'whole-image' : 'error');
   if (noFace !== undefined && noFace !== 'whole-image' && noFace !== 'error') {

@@ -8,6 +8,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemType } from '../../src/serve/problems.js';
+import type { FaceOut } from '../../src/serve/schemas.js';
 import { type RunningService, haveLfw, lfw, sample, startService } from './service.js';
 
 let svc: RunningService;
@@ -19,12 +20,6 @@ afterAll(async () => {
 });
 
 const PORTRAIT = readFileSync(sample(2));
-
-interface FaceOut {
-  box: { x1: number; y1: number; x2: number; y2: number };
-  score: number;
-  landmarks: [number, number][];
-}
 
 async function post(
   path: string,
