@@ -7,7 +7,9 @@
  * Without --recognizer / --detector it measures the default pipeline (blazeface:back + faceapi:resnet34).
  * Options: --detector SPEC, --det-size PX, --select largest|central|score, --no-flip, --threads N,
  * --lfw DIR (default ../shared/data/lfw), --batch-size N, --timing-sample N (images timed one by one,
- * default 100), --save FILE (embeddings, .jsonl or .bin), --report FILE (JSON summary).
+ * default 100), --save FILE (embeddings, .jsonl or .bin), --report FILE (JSON summary),
+ * --save-quality FILE (JSON lines, one per image in --save's order: path, face quality or null; the first line
+ * names the recogniser and its calibrated threshold; read by scripts/lfw-quality.ts).
  */
 import { join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     'timing-sample': { type: 'string', default: '100' },
     save: { type: 'string' },
     report: { type: 'string' },
+    'save-quality': { type: 'string' },
   },
 });
 
@@ -136,6 +139,14 @@ if (args.save) {
   const meta: EmbeddingMeta[] = paths.map((p) => ({ path: p, label: p.split('/')[0] }));
   await writeEmbeddings(args.save, { dim, vectors, meta });
   console.error(`wrote ${args.save}`);
+}
+if (args['save-quality']) {
+  const quality: (object | null)[] = new Array(paths.length).fill(null);
+  for (const r of results) if (r.ok && r.face) quality[r.index] = r.face.quality;
+  const head = { recognizer: rec.spec, detector: pipeline.detector.spec, threshold: rec.threshold ?? null };
+  const lines = [head, ...paths.map((path, i) => ({ path, quality: quality[i] }))];
+  await writeFileAtomic(args['save-quality'], lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  console.error(`wrote ${args['save-quality']}`);
 }
 if (args.report) {
   const report = {

@@ -1,7 +1,9 @@
 /** Face detection, alignment and embedding: the public face API. */
 export {
   createFacePipeline,
+  LowQualityError,
   NoFaceError,
+  type AssessedFace,
   type ComparedFace,
   type Detection,
   type EmbedManyOptions,
@@ -14,6 +16,22 @@ export {
   type StageTimes,
   type Verification,
 } from './pipeline.js';
+export {
+  assessFace,
+  checkMinQuality,
+  DEFAULT_QUALITY_THRESHOLDS,
+  faceQuality,
+  poseOf,
+  QUALITY_CROP,
+  qualityCrop,
+  qualityShortfall,
+  sharpnessOf,
+  type FaceQuality,
+  type QualityMeasure,
+  type QualityShortfall,
+  type QualityThresholds,
+  type Ramp,
+} from './quality.js';
 export {
   decodeImage,
   DEFAULT_MAX_PIXELS,

@@ -10,6 +10,14 @@ import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
+import {
+  type FaceQuality,
+  type QualityShortfall,
+  checkMinQuality,
+  faceQuality,
+  qualityCrop,
+  qualityShortfall,
+} from './quality.js';
 import type { DetectedFace, FaceDetector, FaceRecognizer, Point, RgbImage } from './types.js';
 import {
   type DetectorSpec,
@@ -65,10 +73,21 @@ export interface FacePipelineOptions {
    */
   readonly noFace?: NoFacePolicy;
   /**
+   * Lowest quality score (src/face/quality.ts, in [0, 1]) `verify` accepts on either side: below it, it throws
+   * {@link LowQualityError} naming the measure that failed. Default 0: no minimum. Results carry every face's
+   * quality whatever this is.
+   */
+  readonly minQuality?: number;
+  /**
    * @deprecated use {@link noFace}: `false` is `noFace: 'error'`, `true` is `noFace: 'whole-image'`.
    * Ignored when `noFace` is given.
    */
   readonly fallback?: boolean;
+}
+
+/** A detected face with its quality (size, sharpness, pose, detector score, combined score). */
+export interface AssessedFace extends DetectedFace {
+  readonly quality: FaceQuality;
 }
 
 /** Faces found in one image. */
@@ -77,7 +96,7 @@ export interface Detection {
   readonly width: number;
   readonly height: number;
   /** By descending score. */
-  readonly faces: DetectedFace[];
+  readonly faces: AssessedFace[];
 }
 
 /** Milliseconds spent per stage on one image (the recogniser's share of a batch, in `embedMany`). */
@@ -92,8 +111,8 @@ export interface StageTimes {
 export interface FaceEmbedding {
   /** Unit-length vector (`recognizer.dim` floats). */
   readonly embedding: Float32Array;
-  /** The face embedded, or null when the whole image was used. */
-  readonly face: DetectedFace | null;
+  /** The face embedded, with its quality, or null when the whole image was used. */
+  readonly face: AssessedFace | null;
   /** Faces the detector found. */
   readonly facesFound: number;
   /** True when no face was found and the whole image was embedded as the face. */
@@ -117,8 +136,8 @@ export type EmbedManyResult =
 
 /** The face of one image that a decision compared. */
 export interface ComparedFace {
-  /** The face compared (image pixels), or null when the whole image was (`noFace: 'whole-image'`). */
-  readonly face: DetectedFace | null;
+  /** The face compared (image pixels), with its quality, or null when the whole image was (`noFace: 'whole-image'`). */
+  readonly face: AssessedFace | null;
   /** Faces the detector found in the image. */
   readonly facesFound: number;
   /** How `face` was chosen when there were several. */
@@ -153,6 +172,25 @@ export class NoFaceError extends Error {
   constructor(image: string, message = `no face in ${image}`) {
     super(message);
     this.image = image;
+  }
+}
+
+/**
+ * A face below the pipeline's {@link FacePipelineOptions.minQuality} where a decision needs it (`verify`). The
+ * message names the image and the measure that failed, e.g. "a.jpg: quality 0.21 < 0.50: face too small:
+ * 12.0 px inter-ocular < 20.5".
+ */
+export class LowQualityError extends Error {
+  override readonly name = 'LowQualityError';
+  /** The image: its path, or a description when it was given as bytes or pixels. */
+  readonly image: string;
+  readonly quality: FaceQuality;
+  readonly shortfall: QualityShortfall;
+  constructor(image: string, quality: FaceQuality, shortfall: QualityShortfall) {
+    super(`${image}: ${shortfall.message}`);
+    this.image = image;
+    this.quality = quality;
+    this.shortfall = shortfall;
   }
 }
 
@@ -304,6 +342,8 @@ async function wholeImageCrop(image: RgbImage, width: number, height: number): P
 export async function createFacePipeline(opts: FacePipelineOptions = {}): Promise<FacePipeline> {
   const threads = opts.threads ?? availableParallelism();
   checkTilingOptions(opts.detection);
+  const minQuality = opts.minQuality ?? 0;
+  checkMinQuality(minQuality); // before any model is loaded
   const detector = withTiles(
     await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads }),
     opts.detection,
@@ -330,7 +370,7 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
 
   interface Prepared {
     readonly crop: RgbImage;
-    readonly face: DetectedFace | null;
+    readonly face: AssessedFace | null;
     readonly facesFound: number;
     readonly padded: boolean;
     readonly width: number;
@@ -379,13 +419,15 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
     const { faces, source, inSource, padded } = await findFaces(image);
     const t2 = performance.now();
     const { width, height } = rec.inputSize;
-    let face: DetectedFace | null = null;
+    let face: AssessedFace | null = null;
     let crop: RgbImage;
     if (faces.length > 0) {
-      face = pick(faces, select, image.width, image.height);
+      const picked = pick(faces, select, image.width, image.height);
       // Aligned from the padded copy when the face was found there: its landmarks may lie near or past the
       // original's edges, and the replicated margin gives the warp pixels to sample.
-      const landmarks = inSource[faces.indexOf(face)].landmarks;
+      const landmarks = inSource[faces.indexOf(picked)].landmarks;
+      // Sizes in the original's pixels, sharpness on the same pixels the recogniser's crop comes from.
+      face = { ...picked, quality: faceQuality(picked, qualityCrop(source, landmarks)) };
       // The template is for square crops: a non-square recogniser gets the square aligned at its width, then
       // centre-cropped (not stretched) to its height.
       crop = alignFace(source, landmarks, width, rec.template);
@@ -432,7 +474,12 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
     recognizer,
     async detect(input) {
       const image = await decodeImage(input, opts.decode);
-      return { width: image.width, height: image.height, faces: await detector.detect(image) };
+      const faces = await detector.detect(image);
+      return {
+        width: image.width,
+        height: image.height,
+        faces: faces.map((f) => ({ ...f, quality: faceQuality(f, qualityCrop(image, f.landmarks)) })),
+      };
     },
     async embed(input) {
       const rec = needRecognizer();
@@ -460,6 +507,9 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
         if (e.fallback && noFace !== 'whole-image') {
           throw new NoFaceError(typeof x === 'string' ? x : label);
         }
+        const short = e.face && qualityShortfall(e.face.quality, minQuality);
+        if (e.face && short)
+          throw new LowQualityError(typeof x === 'string' ? x : label, e.face.quality, short);
         const { face, facesFound, selectedBy, padded, fallback: whole } = e;
         return { v: e.embedding, compared: { face, facesFound, selectedBy, padded, fallback: whole } };
       };

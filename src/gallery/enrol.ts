@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FacePipeline } from '../face/pipeline.js';
+import { type FaceQuality, checkMinQuality, qualityShortfall } from '../face/quality.js';
 import type { DetectedFace, FaceRecognizer } from '../face/types.js';
 import { GalleryError } from './errors.js';
 import type { GalleryStore, JsonObject, NewFace, SearchHit, SearchMode, Subject } from './types.js';
@@ -35,6 +36,8 @@ export type EnrolStatus =
   | 'duplicate'
   /** No face detected: not enrolled (a whole-image embedding would pollute the gallery). */
   | 'no-face'
+  /** The face's quality score is below {@link EnrolOptions.minQuality}: not enrolled. */
+  | 'low-quality'
   /** Unreadable or not an image. */
   | 'failed';
 
@@ -46,6 +49,8 @@ export interface EnrolOutcome {
   /** Faces the detector found (the largest one is enrolled). */
   readonly facesFound?: number;
   readonly faceId?: number;
+  /** The face's quality (enrolled or refused as low-quality). */
+  readonly quality?: FaceQuality;
 }
 
 export interface EnrolResult {
@@ -62,6 +67,11 @@ export interface EnrolOptions {
   readonly batchSize?: number;
   /** Called with images done and total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Lowest face quality score (src/face/quality.ts, [0, 1]) enrolled; a face below it is reported as
+   * 'low-quality' with the measure that failed, and not enrolled. Default 0: every face.
+   */
+  readonly minQuality?: number;
 }
 
 /**
@@ -77,6 +87,12 @@ export async function enrolImages(
   opts: EnrolOptions = {},
 ): Promise<EnrolResult> {
   const rec = needRecognizer(pipeline);
+  const minQuality = opts.minQuality ?? 0;
+  try {
+    checkMinQuality(minQuality);
+  } catch (err) {
+    throw new GalleryError('bad-input', (err as Error).message);
+  }
   const recognizer = await recognizerId(rec);
   const outcomes: (EnrolOutcome | undefined)[] = new Array(images.length);
   const files: { i: number; bytes: Uint8Array; sha: string }[] = [];
@@ -139,7 +155,18 @@ export async function enrolImages(
       outcomes[f.i] = { image, status: 'no-face', message: 'no face found: not enrolled', facesFound: 0 };
       continue;
     }
-    const face: DetectedFace = r.face;
+    const face = r.face;
+    const short = qualityShortfall(face.quality, minQuality);
+    if (short) {
+      outcomes[f.i] = {
+        image,
+        status: 'low-quality',
+        message: `${short.message}: not enrolled`,
+        facesFound: r.facesFound,
+        quality: face.quality,
+      };
+      continue;
+    }
     faces.push({
       embedding: r.embedding,
       recognizer,
@@ -148,7 +175,7 @@ export async function enrolImages(
       box: face.box,
       landmarks: face.landmarks,
       detectorScore: face.score,
-      quality: null,
+      quality: face.quality.score,
     });
     faceOf.push(f.i);
     outcomes[f.i] = {
@@ -156,6 +183,7 @@ export async function enrolImages(
       status: 'enrolled',
       message: r.facesFound > 1 ? `${r.facesFound} faces found: enrolled the largest` : 'enrolled',
       facesFound: r.facesFound,
+      quality: face.quality,
     };
   }
   if (faces.length > 0) {

@@ -41,7 +41,7 @@ export interface NewFace {
   readonly landmarks?: Landmarks5 | null;
   /** Detector confidence in [0, 1]. */
   readonly detectorScore?: number | null;
-  /** Face quality score; not computed yet (null). */
+  /** Face quality score in [0, 1] (src/face/quality.ts) at enrolment; null when not measured. */
   readonly quality?: number | null;
   /** Kept on import; new faces get the database's clock. */
   readonly createdAt?: Date;

@@ -245,6 +245,7 @@ export function registerGalleryRoutes(app: FastifyInstance, pool: InferencePool,
             box: face.box,
             landmarks: face.landmarks,
             detectorScore: face.score,
+            quality: face.quality.score,
           },
         ]),
       );

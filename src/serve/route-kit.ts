@@ -1,6 +1,5 @@
 /** Small pieces the face routes and the gallery routes share. */
-import type { FaceEmbedding } from '../face/pipeline.js';
-import type { DetectedFace } from '../face/types.js';
+import type { AssessedFace, FaceEmbedding } from '../face/pipeline.js';
 import { GalleryError } from '../gallery/errors.js';
 import type { InferencePool } from './inference-pool.js';
 import { ProblemError } from './problems.js';
@@ -10,11 +9,22 @@ import type { FaceOut, ModelsOut } from './schemas.js';
 export const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
 
 /** A detected face as the API returns it. */
-export function faceOut(face: DetectedFace): FaceOut {
+export function faceOut(face: AssessedFace): FaceOut {
+  const q = face.quality;
   return {
     box: face.box,
     score: face.score,
     landmarks: face.landmarks.map(([x, y]) => [x, y] as [number, number]),
+    quality: {
+      score: q.score,
+      size: q.size,
+      sharpness: q.sharpness,
+      yaw: q.yaw,
+      pitch: q.pitch,
+      roll: q.roll,
+      detectorScore: q.detectorScore,
+      factors: q.factors,
+    },
   };
 }
 
@@ -44,7 +54,7 @@ export function needImage(images: ReadonlyMap<string, Uint8Array>, field: string
 }
 
 /** The face an embedding came from (workers run with fallback off, so there always is one). */
-export function embeddedFace(e: FaceEmbedding): DetectedFace {
+export function embeddedFace(e: FaceEmbedding): AssessedFace {
   if (!e.face) throw new ProblemError('no-face', 'no face was found in the image');
   return e.face;
 }

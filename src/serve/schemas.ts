@@ -21,6 +21,27 @@ export const boxSchema = z
 
 export const pointSchema = z.tuple([z.number(), z.number()]).meta({ description: '[x, y], image pixels' });
 
+const unit = z.number().min(0).max(1);
+export const qualitySchema = z
+  .object({
+    score: unit.meta({ description: 'Combined quality in [0, 1]: the product of the factors' }),
+    size: z.object({
+      interOcular: z.number().meta({ description: 'Distance between the eyes, image pixels' }),
+      boxShortSide: z.number().meta({ description: 'Shorter side of the box, image pixels' }),
+    }),
+    sharpness: z.number().meta({
+      description: 'Laplacian variance over grey variance on a 112-px aligned crop (dimensionless)',
+    }),
+    yaw: z.number().meta({ description: 'Degrees, positive towards the image right (5-point estimate)' }),
+    pitch: z.number().meta({ description: 'Degrees, positive face tilted up (5-point estimate)' }),
+    roll: z.number().meta({ description: 'Degrees, eye line angle, positive clockwise' }),
+    detectorScore: unit,
+    factors: z
+      .object({ size: unit, sharpness: unit, yaw: unit, pitch: unit, detector: unit })
+      .meta({ description: 'Each measure mapped to [0, 1]; score is their product' }),
+  })
+  .meta({ title: 'FaceQuality' });
+
 export const faceSchema = z
   .object({
     box: boxSchema,
@@ -28,6 +49,7 @@ export const faceSchema = z
     landmarks: z.array(pointSchema).length(5).meta({
       description: 'Eye (image left), eye (image right), nose tip, mouth corner (left), mouth corner (right)',
     }),
+    quality: qualitySchema,
   })
   .meta({ title: 'Face' });
 
@@ -178,7 +200,10 @@ export const storedFaceSchema = z
     box: boxSchema.nullable(),
     landmarks: z.array(pointSchema).nullable(),
     detectorScore: z.number().nullable(),
-    quality: z.number().nullable(),
+    quality: z
+      .number()
+      .nullable()
+      .meta({ description: 'Face quality score in [0, 1] at enrolment (null for faces enrolled before it)' }),
     createdAt: isoDate,
   })
   .meta({ title: 'StoredFace' });

@@ -113,6 +113,9 @@ describe.skipIf(!LFW)('faces, identify and verify (LFW)', () => {
     expect(first.status).toBe(201);
     expect(first.json).toMatchObject({ subjectId: aaron, recognizer: 'faceapi:resnet34', dim: 128 });
     expect(first.json.imageSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The face's quality score is stored at enrolment.
+    expect(first.json.quality).toBeGreaterThan(0);
+    expect(first.json.quality).toBeLessThanOrEqual(1);
     const form = new FormData();
     form.append('image', new Blob([jpeg(lfw('George_W_Bush', 1))]), 'gwb.jpg');
     expect((await call('POST', `/v1/subjects/${george}/faces`, svc.keys.enrol, form)).status).toBe(201);
@@ -272,6 +275,9 @@ describe('OpenAPI', () => {
     expect(Object.keys((identify?.requestBody as OpenAPIV3_1.RequestBodyObject).content)).toEqual(
       expect.arrayContaining(['application/json', 'multipart/form-data', 'image/jpeg']),
     );
+    // Faces in responses document their quality object.
+    const detect = JSON.stringify([doc.paths?.['/v1/detect'], doc.components]);
+    for (const field of ['interOcular', 'sharpness', 'yaw', 'detectorScore']) expect(detect).toContain(field);
   });
 
   it('serves a docs page', async () => {

@@ -8,6 +8,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemType } from '../../src/serve/problems.js';
+import type { FaceOut } from '../../src/serve/schemas.js';
 import { type RunningService, haveLfw, lfw, sample, startService } from './service.js';
 
 let svc: RunningService;
@@ -19,12 +20,6 @@ afterAll(async () => {
 });
 
 const PORTRAIT = readFileSync(sample(2));
-
-interface FaceOut {
-  box: { x1: number; y1: number; x2: number; y2: number };
-  score: number;
-  landmarks: [number, number][];
-}
 
 async function post(
   path: string,
@@ -92,6 +87,12 @@ describe('face routes', () => {
     expect(faces.length).toBeGreaterThanOrEqual(1);
     const f = faces[0];
     expect(f.score).toBeGreaterThan(0.5);
+    // Every face carries its quality: the detector's score among the measures, a combined score in [0, 1].
+    expect(f.quality.detectorScore).toBe(f.score);
+    expect(f.quality.score).toBeGreaterThanOrEqual(0);
+    expect(f.quality.score).toBeLessThanOrEqual(1);
+    expect(f.quality.size.interOcular).toBeGreaterThan(10);
+    expect(Object.keys(f.quality.factors).sort()).toEqual(['detector', 'pitch', 'sharpness', 'size', 'yaw']);
     expect(f.box.x2).toBeGreaterThan(f.box.x1);
     expect(f.landmarks).toHaveLength(5);
     // The eyes lie inside the box.

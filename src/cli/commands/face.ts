@@ -6,6 +6,7 @@ import { integer, numberIn, threadCount } from '../parse.js';
 import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js';
 import { annotateFaces } from '../../face/annotate.js';
 import { decodeImage } from '../../face/image.js';
+import { type FaceQuality, assessFace } from '../../face/quality.js';
 import {
   type ComparedFace,
   type FacePipeline,
@@ -33,7 +34,7 @@ const IMAGE_EXTENSIONS = new Set([
 ]);
 
 /** What `embed` writes per row: a row embedded whole, because no face was found, carries `noFace: true`. */
-type EmbeddedRecord = EmbeddingMeta & { readonly noFace?: true };
+type EmbeddedRecord = EmbeddingMeta & { readonly noFace?: true; readonly quality?: object };
 
 interface ModelFlags {
   detector?: string;
@@ -133,11 +134,26 @@ function round(v: number, digits = 2): number {
   return Math.round(v * k) / k;
 }
 
-function faceJson(f: DetectedFace): object {
+/** A face's quality for JSON output: sizes in pixels and angles in degrees to 0.1, scores to 0.001. */
+function qualityJson(q: FaceQuality): object {
+  return {
+    score: round(q.score, 3),
+    size: { interOcular: round(q.size.interOcular, 1), boxShortSide: round(q.size.boxShortSide, 1) },
+    sharpness: round(q.sharpness, 4),
+    yaw: round(q.yaw, 1),
+    pitch: round(q.pitch, 1),
+    roll: round(q.roll, 1),
+    detectorScore: round(q.detectorScore, 4),
+    factors: Object.fromEntries(Object.entries(q.factors).map(([k, v]) => [k, round(v, 3)])),
+  };
+}
+
+function faceJson(f: DetectedFace & { readonly quality?: FaceQuality }): object {
   return {
     box: [round(f.box.x1), round(f.box.y1), round(f.box.x2), round(f.box.y2)],
     score: round(f.score, 4),
     landmarks: f.landmarks.map(([x, y]) => [round(x), round(y)]),
+    ...(f.quality ? { quality: qualityJson(f.quality) } : {}),
   };
 }
 
@@ -167,7 +183,7 @@ function comparedText(path: string, c: ComparedFace): string {
   const box = [b.x1, b.y1, b.x2, b.y2].map((v) => Math.round(v)).join(', ');
   const which = c.facesFound > 1 ? `${CHOSEN_BY[c.selectedBy]} of ${c.facesFound} faces` : 'the only face';
   const padded = c.padded ? ', found after padding the image (a tight crop)' : '';
-  return `${path}: ${which}, box [${box}], score ${c.face.score.toFixed(2)}${padded}`;
+  return `${path}: ${which}, box [${box}], score ${c.face.score.toFixed(2)}, quality ${c.face.quality.score.toFixed(2)}${padded}`;
 }
 
 /** Image files under `dir`, recursively, sorted for a stable output order. */
@@ -205,7 +221,10 @@ export function registerFaceCommands(program: Command): void {
     const opts = pipelineOptions(flags, false);
     await withPipeline(opts, async (p) => {
       const decoded = await decodeImage(image, opts.decode);
-      const faces = await p.detector.detect(decoded);
+      const faces = (await p.detector.detect(decoded)).map((f) => ({
+        ...f,
+        quality: assessFace(decoded, f),
+      }));
       // Valid JSON with one face per line: readable in a terminal, trivial for `jq`.
       const head = { path: image, width: decoded.width, height: decoded.height };
       const fields = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
@@ -251,7 +270,8 @@ export function registerFaceCommands(program: Command): void {
         const parts = path.split('/');
         const record: EmbeddedRecord = isDir && parts.length > 1 ? { path, label: parts[0] } : { path };
         // A row with no face in it must be told apart from a face by whoever reads the file.
-        return r.fallback ? { ...record, noFace: true } : record;
+        if (r.fallback || !r.face) return { ...record, noFace: true };
+        return { ...record, quality: qualityJson(r.face.quality) };
       });
       for (const r of results) {
         if (!r.ok) console.error(`skipped ${paths[r.index]}: ${r.error.message}`);
@@ -285,6 +305,11 @@ export function registerFaceCommands(program: Command): void {
         'cosine threshold (default: the one calibrated on LFW for the recogniser; see docs/MODELS.md)',
         unitNumber,
       )
+      .option(
+        '--min-quality <q>',
+        'lowest face quality score accepted on either side, in [0, 1]; below it: exit 2 naming the measure that failed',
+        probability,
+      )
       .option('--json', 'print the result as JSON'),
     true,
   )
@@ -294,11 +319,17 @@ export function registerFaceCommands(program: Command): void {
       async (
         a: string,
         b: string,
-        flags: ModelFlags & { threshold?: number; json?: boolean; allowNoFace?: boolean },
+        flags: ModelFlags & {
+          threshold?: number;
+          json?: boolean;
+          allowNoFace?: boolean;
+          minQuality?: number;
+        },
       ) => {
         const opts: FacePipelineOptions = {
           ...pipelineOptions(flags, true),
           noFace: flags.allowNoFace ? 'whole-image' : undefined,
+          minQuality: flags.minQuality,
         };
         await withPipeline(opts, async (p) => {
           const v = await p.verify(a, b, flags.threshold).catch((err: unknown) => {

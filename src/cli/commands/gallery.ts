@@ -110,24 +110,30 @@ export function registerGalleryCommands(program: Command): void {
         .alias('enroll')
         .description(
           'enrol images as faces of a person (created if new), all in one transaction. Exit 0 all enrolled ' +
-            '(or already), 1 some images not enrolled (no face, duplicate, unreadable), 2 error',
+            '(or already), 1 some images not enrolled (no face, low quality, duplicate, unreadable), 2 error',
         )
         .argument('<name>', "the person's name")
         .argument('<images...>', 'image files (the largest face of each is enrolled)')
         .option('--meta <json>', 'metadata for a new person, a JSON object', metadataJson)
+        .option(
+          '--min-quality <q>',
+          'lowest face quality score enrolled, in [0, 1]; an image below it is skipped, naming the measure that failed',
+          numberIn(0, 1, '[]'),
+        )
         .option('--quiet', 'no progress bar'),
     ),
   ).action(
     async (
       name: string,
       images: string[],
-      flags: DbFlags & ModelFlags & { meta?: JsonObject; quiet?: boolean },
+      flags: DbFlags & ModelFlags & { meta?: JsonObject; quiet?: boolean; minQuality?: number },
     ) => {
       await withStore(flags, (store) =>
         withPipeline(flags, async (pipeline) => {
           const bar = progress('enrol', images.length, { quiet: flags.quiet || flags.json });
           const result = await enrolImages(store, pipeline, name, images, {
             metadata: flags.meta,
+            minQuality: flags.minQuality,
             onProgress: (d) => bar.update(d),
           });
           bar.stop();
