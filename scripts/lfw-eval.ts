@@ -5,7 +5,7 @@
  *   npx tsx scripts/lfw-eval.ts [--recognizer onnx:/work/shared/data/models/mobilefacenet/mobilefacenet_photo_analyze.onnx]
  *
  * Without --recognizer / --detector it measures the default pipeline (blazeface:back + faceapi:resnet34).
- * Options: --detector SPEC, --det-size PX, --select largest|central|score, --no-flip, --threads N,
+ * Options: --detector SPEC, --det-size PX, --landmarks detector|mesh|mesh-attention (alignment points), --select largest|central|score, --no-flip, --threads N,
  * --lfw DIR (default ../shared/data/lfw), --batch-size N, --timing-sample N (images timed one by one,
  * default 100), --save FILE (embeddings, .jsonl or .bin), --report FILE (JSON summary),
  * --save-quality FILE (JSON lines, one per image in --save's order: path, face quality or null; the first line
@@ -21,6 +21,7 @@ import {
   createFacePipeline,
   type FaceSelection,
   parseDetectorSpec,
+  parseLandmarkSource,
   parseRecognizerSpec,
 } from '../src/face/index.js';
 import { writeFileAtomic } from '../src/util/fs.js';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
   options: {
     recognizer: { type: 'string' },
     detector: { type: 'string' },
+    landmarks: { type: 'string' },
     'det-size': { type: 'string' },
     select: { type: 'string', default: 'largest' },
     'no-flip': { type: 'boolean', default: false },
@@ -54,6 +56,7 @@ const { paths, indexA, indexB } = pairImages(list);
 const pipeline = await createFacePipeline({
   detector: args.detector ? parseDetectorSpec(args.detector) : undefined,
   recognizer: args.recognizer ? parseRecognizerSpec(args.recognizer) : undefined,
+  landmarks: args.landmarks ? parseLandmarkSource(args.landmarks) : undefined,
   threads: args.threads ? Number(args.threads) : undefined,
   select,
   detection: { inputSize: args['det-size'] ? Number(args['det-size']) : undefined },
@@ -61,7 +64,9 @@ const pipeline = await createFacePipeline({
   recognition: args['no-flip'] ? { flip: false } : {},
 });
 const rec = pipeline.recognizer!;
-console.error(`detector ${pipeline.detector.spec}\nrecognizer ${rec.spec} (${rec.dim}-d)`);
+console.error(
+  `detector ${pipeline.detector.spec}, landmarks ${args.landmarks ?? 'default'}\nrecognizer ${rec.spec} (${rec.dim}-d)`,
+);
 console.error(
   `${list.pairs.length} pairs, ${paths.length} distinct images; select ${select}, flip ${rec.flip}`,
 );
@@ -151,6 +156,7 @@ if (args['save-quality']) {
 if (args.report) {
   const report = {
     detector: pipeline.detector.spec,
+    landmarks: args.landmarks ?? 'default',
     recognizer: rec.spec,
     select,
     flip: rec.flip,

@@ -56,7 +56,8 @@ export interface ImportedDetector {
   onnx(): Uint8Array;
 }
 
-function packagePath(f: PackageFile): string {
+/** Absolute path of a file inside an installed npm package. */
+export function packagePath(f: PackageFile): string {
   return join(dirname(require.resolve(`${f.package}/package.json`)), f.file);
 }
 

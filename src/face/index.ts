@@ -81,6 +81,19 @@ export {
   type VerifyCalibration,
 } from './models.js';
 export {
+  DEFAULT_LANDMARKS,
+  LANDMARK_SOURCES,
+  MESH_CROP_SCALE,
+  MIN_MESH_SCORE,
+  loadMeshLandmarker,
+  meshCropTransform,
+  meshLandmarks5,
+  parseLandmarkSource,
+  type LandmarkSource,
+  type MeshFit,
+  type MeshLandmarker,
+} from './landmarks-mesh.js';
+export {
   loadImportedDetector,
   loadImportedRecognizer,
   type ImportedDetector,

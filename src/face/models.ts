@@ -254,6 +254,47 @@ const IMPORTED_DETECTOR_MODELS: Readonly<Record<ImportedDetectorName, ImportedDe
   },
 };
 
+/** Face-mesh landmark models shipped in npm packages (src/face/landmarks-mesh.ts runs them). */
+export type ImportedMeshName = 'mesh' | 'mesh-attention';
+
+/** An npm-shipped face mesh: a square face crop in, 468 points (x, y, z in crop pixels) out. */
+export interface ImportedMeshModel {
+  readonly name: ImportedMeshName;
+  /** Square input side, pixels. */
+  readonly inputSize: number;
+  readonly normalization: PixelNormalization;
+  readonly description: string;
+  readonly terms: string;
+  readonly graph: { readonly kind: 'tfjs'; readonly from: PackageFile };
+}
+
+// Human feeds the mesh its 192 px crop as 0..1 RGB (facemeshutil.ts cutAndResize: crop / 255).
+const MESH_NORMALIZATION: PixelNormalization = { mean: 0, std: 255, order: 'rgb' };
+
+const IMPORTED_MESH_MODELS: Readonly<Record<ImportedMeshName, ImportedMeshModel>> = {
+  mesh: {
+    name: 'mesh',
+    inputSize: 192,
+    normalization: MESH_NORMALIZATION,
+    description: `MediaPipe Face Mesh, 468 points, 192 px (${BLAZEFACE_TERMS})`,
+    terms: BLAZEFACE_TERMS,
+    graph: { kind: 'tfjs', from: { package: HUMAN_MODELS, file: 'models/facemesh.json' } },
+  },
+  'mesh-attention': {
+    name: 'mesh-attention',
+    inputSize: 192,
+    normalization: MESH_NORMALIZATION,
+    description: `MediaPipe Face Mesh with attention: 468 points plus refined lips, eyes and irises, 192 px (${BLAZEFACE_TERMS})`,
+    terms: BLAZEFACE_TERMS,
+    graph: { kind: 'tfjs', from: { package: HUMAN_MODELS, file: 'models/facemesh-attention.json' } },
+  },
+};
+
+/** The description of an npm-shipped face mesh. */
+export function importedMeshModel(name: ImportedMeshName): ImportedMeshModel {
+  return IMPORTED_MESH_MODELS[name];
+}
+
 /** Users' ONNX recognisers the project has measured, by SHA-256 of the file. */
 const ONNX_RECOGNIZERS: Readonly<Record<string, KnownRecognizer>> = {
   f055d9c9a4d826d198c42666590fdefa0fdc1374a75ccb6306c3d1b1bf8f74c5: {

@@ -10,6 +10,7 @@ import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
+import { DEFAULT_LANDMARKS, type LandmarkSource, loadMeshLandmarker } from './landmarks-mesh.js';
 import {
   type FaceQuality,
   type QualityShortfall,
@@ -18,7 +19,7 @@ import {
   qualityCrop,
   qualityShortfall,
 } from './quality.js';
-import type { DetectedFace, FaceDetector, FaceRecognizer, Point, RgbImage } from './types.js';
+import type { DetectedFace, FaceDetector, FaceRecognizer, Landmarks5, Point, RgbImage } from './types.js';
 import {
   type DetectorSpec,
   type RecognizerSpec,
@@ -47,6 +48,12 @@ export interface FacePipelineOptions {
    * none, for a pipeline that only detects (`embed`, `verify` and `embedMany` then throw).
    */
   readonly recognizer?: RecognizerSpec | false;
+  /**
+   * Where the five alignment points come from (default {@link DEFAULT_LANDMARKS}): the detector's own, or a
+   * face mesh run on the selected face before alignment (src/face/landmarks-mesh.ts). `detect` always returns
+   * the detector's points.
+   */
+  readonly landmarks?: LandmarkSource;
   /** ONNX Runtime intra-op threads per session (default: all cores). */
   readonly threads?: number;
   /**
@@ -324,6 +331,16 @@ function unpad(face: DetectedFace, margin: number, scale: number): DetectedFace 
   };
 }
 
+/**
+ * Points given in `from`'s coordinates, mapped to `to`'s: the same face found on a shrunk and padded copy and
+ * in the original image differ by a scale and an offset, read from their boxes.
+ */
+function sameMapping(from: DetectedFace, to: DetectedFace, points: Landmarks5): Landmarks5 {
+  const k = (to.box.x2 - to.box.x1) / (from.box.x2 - from.box.x1 || 1);
+  const m = (p: Point): Point => [to.box.x1 + (p[0] - from.box.x1) * k, to.box.y1 + (p[1] - from.box.y1) * k];
+  return [m(points[0]), m(points[1]), m(points[2]), m(points[3]), m(points[4])];
+}
+
 /** The whole image as a face crop: the centre square, resized to `width x height`. */
 async function wholeImageCrop(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   const data = await oneSharpCallAtATime(() =>
@@ -355,11 +372,19 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
         throw err;
       })
     : undefined;
+  const landmarkSource = opts.landmarks ?? DEFAULT_LANDMARKS;
+  const mesh =
+    recognizer && landmarkSource !== 'detector'
+      ? await loadMeshLandmarker(landmarkSource, { threads }).catch(async (err: unknown) => {
+          await Promise.all([detector.dispose(), recognizer.dispose()]);
+          throw err;
+        })
+      : undefined;
   const select = opts.select ?? 'largest';
   const noFace: NoFacePolicy | undefined =
     opts.noFace ?? (opts.fallback === undefined ? undefined : opts.fallback ? 'whole-image' : 'error');
   if (noFace !== undefined && noFace !== 'whole-image' && noFace !== 'error') {
-    await Promise.all([detector.dispose(), recognizer?.dispose()]);
+    await Promise.all([detector.dispose(), recognizer?.dispose(), mesh?.dispose()]);
     throw new Error(`noFace must be 'whole-image' or 'error', got ${JSON.stringify(noFace)}`);
   }
 
@@ -425,9 +450,12 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       const picked = pick(faces, select, image.width, image.height);
       // Aligned from the padded copy when the face was found there: its landmarks may lie near or past the
       // original's edges, and the replicated margin gives the warp pixels to sample.
-      const landmarks = inSource[faces.indexOf(picked)].landmarks;
+      const detected = inSource[faces.indexOf(picked)];
+      const refined = mesh ? await mesh.refine(source, detected) : detected;
+      const landmarks = refined.landmarks;
+      const located = refined === detected ? picked : { ...picked, landmarks: sameMapping(detected, picked, landmarks) };
       // Sizes in the original's pixels, sharpness on the same pixels the recogniser's crop comes from.
-      face = { ...picked, quality: faceQuality(picked, qualityCrop(source, landmarks)) };
+      face = { ...located, quality: faceQuality(located, qualityCrop(source, landmarks)) };
       // The template is for square crops: a non-square recogniser gets the square aligned at its width, then
       // centre-cropped (not stretched) to its height.
       crop = alignFace(source, landmarks, width, rec.template);
@@ -564,6 +592,7 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       disposed ??= (async () => {
         await detector.dispose();
         await recognizer?.dispose();
+        await mesh?.dispose();
       })();
       return disposed;
     },

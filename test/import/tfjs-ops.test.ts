@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertTfjsGraph, loadTfjsGraph } from '../../src/import/tfjs-graph.js';
 import type { TfAttrValue, TfNode, TfWeightEntry } from '../../src/import/tfjs-format.js';
 import { halfToFloat } from '../../src/import/tfjs-weights.js';
+import { atan2 } from '../../src/import/tf-ops/math.js';
+import { Program, input } from '../../src/engine/index.js';
 import { compare, loadReference, runImported, runReference, seededUniform } from './tfjs-reference.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -213,6 +215,169 @@ function buildGraph(): GraphBuilder {
 
 const OUTPUTS = ['n_c2', 'n_d3', 'n_p4', 'n_s2', 'n_s4', 'n_t10', 'n_t12'];
 
+/**
+ * The ops of Keras exports that compute shapes at run time (the attention face mesh's spatial transformers):
+ * Shape -> StridedSlice -> Pack into a Reshape, Range, ExpandDims / ConcatV2 into Tile's multiples, Fill,
+ * ZerosLike, an int32 MatMul of constants, GatherV2 with computed indices, Atan2 in all four quadrants, Cos,
+ * Sin, Floor, comparisons, LogicalAnd, Min and BatchMatMulV2 with adj_x / adj_y.
+ */
+function buildDynamicGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const I = { T: { type: 'DT_INT32' } };
+  g.nodes.push({
+    name: 'x',
+    op: 'Placeholder',
+    attr: {
+      dtype: { type: 'DT_FLOAT' },
+      shape: { shape: { dim: [-1, 6, 5, 3].map((d) => ({ size: String(d) })) } },
+    },
+  });
+  const one = (name: string, k: number): string => g.int32(name, [k]);
+  const scalar = (name: string, v: number): string => g.int32(name, [v], []);
+  const dim = (name: string, i: number): string =>
+    g.op(
+      name,
+      'StridedSlice',
+      [
+        g.op(`${name}_s`, 'Shape', ['x'], { out_type: { type: 'DT_INT32' } }),
+        one(`${name}_b`, i),
+        one(`${name}_e`, i + 1),
+        one(`${name}_st`, 1),
+      ],
+      {
+        ...I,
+        shrink_axis_mask: { i: '1' },
+      },
+    );
+  // Reshape to [batch, 30, 3] with the batch read from Shape.
+  const batch = dim('batch', 0);
+  g.op('d_r', 'Reshape', [
+    'x',
+    g.op('d_rs', 'Pack', [batch, scalar('c30', 30), scalar('c3', 3)], { ...I, axis: { i: '0' } }),
+  ]);
+  // Range over the height, cast to float, added per row.
+  const rows = g.op('d_rg', 'Range', [scalar('r0', 0), dim('height', 1), scalar('r1', 1)], {
+    Tidx: { type: 'DT_INT32' },
+  });
+  const rowsF = g.op('d_rf', 'Cast', [rows], { SrcT: { type: 'DT_INT32' }, DstT: { type: 'DT_FLOAT' } });
+  g.op('d_y1', 'AddV2', ['x', g.op('d_rr', 'Reshape', [rowsF, g.int32('rshape', [1, 6, 1, 1])])]);
+  // Tile with multiples [1, 1, channels, 1] built from ExpandDims and ConcatV2.
+  const mult = g.op(
+    'd_mult',
+    'ConcatV2',
+    [
+      g.int32('m11', [1, 1]),
+      g.op('d_me', 'ExpandDims', [dim('chan', 3), scalar('m0', 0)], I),
+      one('m1', 1),
+      scalar('max', 0),
+    ],
+    { ...I, N: { i: '3' } },
+  );
+  g.op('d_tile', 'Tile', ['x', mult], { Tmultiples: { type: 'DT_INT32' } });
+  // Fill and ZerosLike.
+  g.op('d_fill', 'AddV2', [
+    g.op('d_f', 'Fill', [
+      g.op('d_fs', 'Shape', ['x'], { out_type: { type: 'DT_INT32' } }),
+      g.weight('half', [], 'float32', 0.5, 0.5),
+    ]),
+    g.op('d_z', 'ZerosLike', ['x']),
+  ]);
+  // An int32 MatMul of constants (Keras's repeat), cast to float.
+  const col = g.op(
+    'd_col',
+    'Reshape',
+    [
+      g.op('d_rg4', 'Range', [scalar('q0', 0), scalar('q4', 4), scalar('q1', 1)], {
+        Tidx: { type: 'DT_INT32' },
+      }),
+      g.int32('cshape', [4, 1]),
+    ],
+    I,
+  );
+  g.op(
+    'd_rep',
+    'Cast',
+    [
+      g.op('d_mm', 'MatMul', [col, g.int32('ones', [1, 1, 1], [1, 3])], {
+        ...I,
+        transpose_a: { b: false },
+        transpose_b: { b: false },
+      }),
+    ],
+    {
+      SrcT: { type: 'DT_INT32' },
+      DstT: { type: 'DT_FLOAT' },
+    },
+  );
+  // Trigonometry: atan2 of x against x scaled by weights of both signs covers the four quadrants.
+  const at = g.op('d_at', 'Atan2', ['x', g.op('d_xw', 'Mul', ['x', g.weight('aw', [3], 'float32', -1, 1)])]);
+  g.op('d_trig', 'AddV2', [g.op('d_cos', 'Cos', [at]), g.op('d_sin', 'Sin', ['x'])]);
+  // Floor, comparisons and LogicalAnd.
+  const inBand = g.op('d_and', 'LogicalAnd', [
+    g.op('d_le', 'LessEqual', ['x', g.weight('hi', [], 'float32', 0.5, 0.5)]),
+    g.op('d_ge', 'GreaterEqual', ['x', g.weight('lo', [], 'float32', -0.5, -0.5)]),
+  ]);
+  g.op('d_band', 'AddV2', [
+    g.op('d_bandf', 'Cast', [inBand], { SrcT: { type: 'DT_BOOL' }, DstT: { type: 'DT_FLOAT' } }),
+    g.op('d_floor', 'Floor', [g.op('d_x3', 'Mul', ['x', g.weight('three', [], 'float32', 3, 3)])]),
+  ]);
+  g.op('d_min', 'Min', ['x', g.int32('minax', [1, 2])], { keep_dims: { b: false } });
+  // GatherV2 of rows by indices computed from the input: floor(sigmoid(x) * 29.99) in 0..29.
+  const flat = g.op('d_flat', 'Reshape', ['x', g.int32('fshape', [-1, 3])]);
+  const first = g.op(
+    'd_first',
+    'StridedSlice',
+    [flat, g.int32('gb', [0, 0]), g.int32('ge', [0, 1]), g.int32('gs', [1, 1])],
+    {
+      begin_mask: { i: '1' },
+      end_mask: { i: '1' },
+      shrink_axis_mask: { i: '2' },
+    },
+  );
+  const idx = g.op(
+    'd_idx',
+    'Cast',
+    [
+      g.op('d_idxf', 'Floor', [
+        g.op('d_idxm', 'Mul', [
+          g.op('d_sg', 'Sigmoid', [first]),
+          g.weight('k30', [], 'float32', 29.99, 29.99),
+        ]),
+      ]),
+    ],
+    {
+      SrcT: { type: 'DT_FLOAT' },
+      DstT: { type: 'DT_INT32' },
+    },
+  );
+  g.op('d_gather', 'GatherV2', [flat, idx, scalar('gax', 0)], {
+    Tindices: { type: 'DT_INT32' },
+    Tparams: { type: 'DT_FLOAT' },
+    batch_dims: { i: '0' },
+  });
+  // BatchMatMulV2 with adj_y (weights [4, 3]) and adj_x (x's rows against themselves).
+  g.op('d_bmm', 'BatchMatMulV2', ['d_r', g.weight('bw', [4, 3])], {
+    adj_x: { b: false },
+    adj_y: { b: true },
+  });
+  g.op('d_bmm2', 'BatchMatMulV2', ['d_r', 'd_r'], { adj_x: { b: true }, adj_y: { b: false } });
+  return g;
+}
+
+const DYNAMIC_OUTPUTS = [
+  'd_r',
+  'd_y1',
+  'd_tile',
+  'd_fill',
+  'd_rep',
+  'd_trig',
+  'd_band',
+  'd_min',
+  'd_gather',
+  'd_bmm',
+  'd_bmm2',
+];
+
 describe('TF op table', () => {
   let dir: string;
   let path: string;
@@ -240,6 +405,56 @@ describe('TF op table', () => {
     });
     // Rows 14, 12, ..., 2 (negative stride), columns 1, 4, 7, channel 1 (shrunk after the ellipsis).
     expect(outputs.n_s2.shape).toEqual([2, 7, 3]);
+  });
+
+  it('matches TF.js on the run-time shape ops, folded to constants', async () => {
+    const dynDir = await mkdtemp(join(tmpdir(), 'tfjs-dyn-'));
+    try {
+      const dynPath = await buildDynamicGraph().write(dynDir);
+      const graph = await loadTfjsGraph(dynPath);
+      const outputs = convertTfjsGraph(graph, { outputs: DYNAMIC_OUTPUTS, batch: 2 });
+      // Shape chains became static shapes.
+      expect(outputs.d_r.shape).toEqual([2, 30, 3]);
+      expect(outputs.d_tile.shape).toEqual([2, 6, 15, 3]);
+      expect(outputs.d_bmm2.shape).toEqual([2, 3, 3]);
+      const data = seededUniform(2 * 6 * 5 * 3, 11, -2, 2);
+      const ours = await runImported(outputs, 'x', data);
+      // TF.js's WASM backend has no int32 MatMul: the reference runs on its CPU backend.
+      const reference = await runReference(
+        await loadReference(dynPath),
+        data,
+        [2, 6, 5, 3],
+        DYNAMIC_OUTPUTS,
+        'cpu',
+      );
+      DYNAMIC_OUTPUTS.forEach((name, i) => {
+        expect(ours[name].length, name).toBe(reference[i].length);
+        const { maxDiff, scale } = compare(ours[name], reference[i]);
+        expect(scale, name).toBeGreaterThan(0);
+        expect(maxDiff, name).toBeLessThan(1e-5 * Math.max(1, scale));
+      });
+      // Keras's repeat: row r of [0..3] repeated 3 times.
+      expect(Array.from(ours.d_rep)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    } finally {
+      await rm(dynDir, { recursive: true, force: true });
+    }
+  });
+
+  it('computes atan2 as Math.atan2 does in every quadrant and on the axes', async () => {
+    const angles = Array.from({ length: 73 }, (_, i) => -Math.PI + (i * 2 * Math.PI) / 72);
+    const ys = [...angles.map((a) => 3 * Math.sin(a)), 0, 0, 0, 1e-7, -1e-7];
+    const xs = [...angles.map((a) => 3 * Math.cos(a)), 0, 2, -2, -1, -1];
+    const y = input('y', [ys.length]);
+    const x = input('x', [xs.length]);
+    const program = await Program.compile({ outputs: { a: atan2(y, x) } }, { threads: 1 });
+    const out = (await program.run({ y: Float32Array.from(ys), x: Float32Array.from(xs) })).a as Float32Array;
+    ys.forEach((v, i) => {
+      const want = Math.atan2(Math.fround(v), Math.fround(xs[i]));
+      // -pi and pi are the same angle: TF (and Math.atan2) give pi for y = +0, x < 0.
+      const diff = Math.abs(out[i] - want);
+      expect(Math.min(diff, Math.abs(diff - 2 * Math.PI)), `atan2(${v}, ${xs[i]})`).toBeLessThan(2e-6);
+      expect(Math.abs(out[i]), `atan2(${v}, ${xs[i]}) in [-pi, pi]`).toBeLessThanOrEqual(Math.PI + 1e-6);
+    });
   });
 
   it('names an unsupported op and its node', async () => {

@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// The CPU backend (installed with, and pinned by, tfjs-backend-wasm) runs kernels the WASM backend lacks:
+// int32 BatchMatMul, which the attention face mesh's spatial transformers use.
+import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { Program, type Tensor } from '../../src/engine/index.js';
 import { parseModelJson } from '../../src/import/tfjs-format.js';
@@ -47,20 +50,30 @@ export async function loadReference(path: string): Promise<GraphModel> {
   );
 }
 
-/** Run a TF.js GraphModel on one input and fetch the named outputs (`node` or `node:k`). */
+/**
+ * Run a TF.js GraphModel on one input and fetch the named outputs (`node` or `node:k`).
+ * @param backend 'wasm' (default) or 'cpu', for models using kernels the WASM backend lacks
+ */
 export async function runReference(
   model: GraphModel,
   data: Float32Array,
   shape: readonly number[],
   outputs: readonly string[],
+  backend: 'wasm' | 'cpu' = 'wasm',
 ): Promise<Float32Array[]> {
-  const x = tf.tensor(data, [...shape], 'float32');
-  const names = outputs.map((o) => (o.includes(':') ? o : `${o}:0`));
-  const res = model.execute(x, names);
-  const list = Array.isArray(res) ? res : [res];
-  const out = await Promise.all(list.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose([x, ...list]);
-  return out;
+  await initTfjs();
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs ${backend} backend failed to initialise`);
+  try {
+    const x = tf.tensor(data, [...shape], 'float32');
+    const names = outputs.map((o) => (o.includes(':') ? o : `${o}:0`));
+    const res = model.execute(x, names);
+    const list = Array.isArray(res) ? res : [res];
+    const out = await Promise.all(list.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose([x, ...list]);
+    return out;
+  } finally {
+    await tf.setBackend('wasm');
+  }
 }
 
 /** Compile engine outputs into an ONNX Runtime program and run it on one input. */

@@ -1,7 +1,8 @@
 /**
  * TF convolutions, pools and matrix products: Conv2D, DepthwiseConv2dNative, their fused forms
  * (_FusedConv2D, FusedDepthwiseConv2dNative: BiasAdd then an activation), MaxPool, AvgPool, MatMul and
- * _FusedMatMul. Convs and pools run NCHW between two transposes; filters are relaid out on the host.
+ * _FusedMatMul, BatchMatMulV2. Convs and pools run NCHW between two transposes; filters are relaid out on the
+ * host. A MatMul of two constants is folded on the host.
  */
 import {
   type Tensor,
@@ -9,11 +10,14 @@ import {
   avgPool2d,
   conv2d,
   gemm,
+  matmul,
   maxPool2d,
   reshape,
   transpose,
 } from '../../engine/index.js';
+import type { HostTensor } from '../tfjs-weights.js';
 import type { OpContext, TfOpConverter } from './context.js';
+import { foldable, hostTensor } from './fold.js';
 import { permuteHost, reshapeHost, toNchw, toNhwc, windowPads } from './layout.js';
 import { activation } from './math.js';
 
@@ -122,6 +126,38 @@ function matrixProduct(c: OpContext, fused: boolean): Tensor {
   return parts.act ? activation(c, parts.act, y, parts.alpha, c.attrs.float('leakyrelu_alpha', 0.2)) : y;
 }
 
+/** A 2-D matrix product on the host, for constant operands (Keras's `repeat` multiplies int32 index columns). */
+function hostMatMul(a: HostTensor, b: HostTensor, ta: boolean, tb: boolean): HostTensor {
+  if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error('constant MatMul operands must be 2-D');
+  const [m, k] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [k2, n] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== k2) throw new Error(`MatMul inner dimensions differ: ${k} and ${k2}`);
+  const at = (i: number, j: number): number => (ta ? a.data[j * m + i] : a.data[i * k + j]);
+  const bt = (i: number, j: number): number => (tb ? b.data[j * k + i] : b.data[i * n + j]);
+  const out = new Array<number>(m * n).fill(0);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += at(i, p) * bt(p, j);
+      out[i * n + j] = s;
+    }
+  }
+  return hostTensor(a.dtype, [m, n], out);
+}
+
+/** BatchMatMulV2: a product over the last two axes, batch axes broadcast; adj_x / adj_y transpose them. */
+function batchMatMul(c: OpContext): Tensor {
+  const swap = (t: Tensor): Tensor => {
+    const p = t.shape.map((_, i) => i);
+    [p[t.rank - 2], p[t.rank - 1]] = [p[t.rank - 1], p[t.rank - 2]];
+    return transpose(t, p);
+  };
+  const a = c.input(0);
+  const b = c.input(1);
+  if (a.rank < 2 || b.rank < 2) throw c.error(`operands must have rank >= 2, got ${a} and ${b}`);
+  return matmul(c.attrs.bool('adj_x') ? swap(a) : a, c.attrs.bool('adj_y') ? swap(b) : b);
+}
+
 /** Converters for conv, pool and matmul TF ops, by op name. */
 export const CONV_OPS: Readonly<Record<string, TfOpConverter>> = {
   Conv2D: (c) => convolution(c, false, false),
@@ -130,6 +166,11 @@ export const CONV_OPS: Readonly<Record<string, TfOpConverter>> = {
   FusedDepthwiseConv2dNative: (c) => convolution(c, true, true),
   MaxPool: (c) => pool(c, 'MaxPool'),
   AvgPool: (c) => pool(c, 'AveragePool'),
-  MatMul: (c) => matrixProduct(c, false),
+  MatMul: foldable(
+    (c, [a, b]) => hostMatMul(a, b, c.attrs.bool('transpose_a'), c.attrs.bool('transpose_b')),
+    (c) => matrixProduct(c, false),
+  ),
+  BatchMatMulV2: batchMatMul,
+  BatchMatMul: batchMatMul,
   _FusedMatMul: (c) => matrixProduct(c, true),
 };

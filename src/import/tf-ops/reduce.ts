@@ -1,5 +1,5 @@
-/** TF reductions (Mean, Sum, Max): axes from a constant input, keep_dims from the attribute. */
-import { type Tensor, reduceMax, reduceMean, reduceSum } from '../../engine/index.js';
+/** TF reductions (Mean, Sum, Max, Min): axes from a constant input, keep_dims from the attribute. */
+import { type Tensor, neg, reduceMax, reduceMean, reduceSum } from '../../engine/index.js';
 import type { OpContext, TfOpConverter } from './context.js';
 
 type Reducer = (x: Tensor, axes: readonly number[], keepdims: boolean) => Tensor;
@@ -20,4 +20,6 @@ export const REDUCE_OPS: Readonly<Record<string, TfOpConverter>> = {
   Mean: reduction(reduceMean),
   Sum: reduction(reduceSum),
   Max: reduction(reduceMax),
+  // min(x) = -max(-x): the engine has no ReduceMin.
+  Min: reduction((x, axes, keep) => neg(reduceMax(neg(x), axes, keep))),
 };

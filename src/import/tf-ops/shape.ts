@@ -1,11 +1,16 @@
 /**
  * TF shape and indexing ops: Reshape, Squeeze, ExpandDims, Transpose, Concat, Pack, Slice, StridedSlice,
- * Pad / PadV2 / MirrorPad and Identity. Index arguments must be constants: engine shapes are static.
+ * Pad / PadV2 / MirrorPad, Identity, and the run-time shape ops of Keras exports (Shape, Fill, ZerosLike,
+ * Range, Tile, GatherV2). Index arguments must be constants: engine shapes are static. Shape arithmetic on
+ * constants is folded on the host (fold.ts).
  */
 import {
   type Tensor,
+  cast,
   concat,
   constant,
+  expand,
+  fill,
   gather,
   pad,
   reshape,
@@ -14,7 +19,9 @@ import {
   transpose,
   unsqueeze,
 } from '../../engine/index.js';
+import type { HostTensor } from '../tfjs-weights.js';
 import type { OpContext, TfOpConverter } from './context.js';
+import { foldable, hostConcat, hostPack, hostSelect, hostTensor, sizeOfShape } from './fold.js';
 
 /** Select `indices` along `axis`: a plain slice when they are consecutive, a Gather otherwise. */
 function take(x: Tensor, axis: number, indices: readonly number[]): Tensor {
@@ -59,8 +66,10 @@ function resolveAxis(
  * TF StridedSlice with its five masks. Each input axis becomes a list of kept positions; new axes and
  * shrunk axes are applied by a final Reshape.
  */
-function stridedSlice(c: OpContext): Tensor {
-  const x = c.input(0);
+function stridedSlicePlan(
+  c: OpContext,
+  x: { readonly shape: readonly number[]; readonly rank: number },
+): { selections: AxisSelection[]; outShape: number[] } {
   const begin = c.ints(1, 'begin');
   const end = c.ints(2, 'end');
   const strides = c.ints(3, 'strides');
@@ -113,6 +122,12 @@ function stridedSlice(c: OpContext): Tensor {
     selections.push(full(d));
     outShape.push(x.shape[d]);
   }
+  return { selections, outShape };
+}
+
+function stridedSlice(c: OpContext): Tensor {
+  const x = c.input(0);
+  const { selections, outShape } = stridedSlicePlan(c, x);
   let y = x;
   selections.forEach((s, axis) => {
     if (s.indices.length !== x.shape[axis] || s.indices.some((v, i) => v !== i)) {
@@ -152,6 +167,27 @@ function padConstant(c: OpContext, value: number): Tensor {
   return pad(x, before, after, value);
 }
 
+/** TF Tile: each axis repeated `multiples[i]` times, as an Expand over an interleaved new axis per axis. */
+function tile(x: Tensor, multiples: readonly number[]): Tensor {
+  if (multiples.length !== x.rank) throw new Error(`Tile needs ${x.rank} multiples, got ${multiples.length}`);
+  if (multiples.every((m) => m === 1)) return x;
+  const spread = x.shape.flatMap((d) => [1, d]);
+  const target = x.shape.flatMap((d, i) => [multiples[i], d]);
+  return reshape(
+    expand(reshape(x, spread), target),
+    x.shape.map((d, i) => d * multiples[i]),
+  );
+}
+
+/** TF Range over constants (start, limit, delta), as a host tensor of the start's dtype. */
+function hostRange(c: OpContext, [start, limit, delta]: HostTensor[]): HostTensor {
+  const [s, l, d] = [start.data[0], limit.data[0], delta.data[0]];
+  if (d === 0) throw c.error('Range delta 0');
+  const out: number[] = [];
+  for (let v = s; d > 0 ? v < l : v > l; v += d) out.push(v);
+  return hostTensor(start.dtype, [out.length], out);
+}
+
 function scalarValue(c: OpContext, i: number, what: string): number {
   const v = c.ints(i, what);
   if (v.length !== 1) throw c.error(`${what} must be a scalar`);
@@ -168,31 +204,54 @@ function axisOf(c: OpContext, axis: number, rank: number): number {
 export const SHAPE_OPS: Readonly<Record<string, TfOpConverter>> = {
   Identity: (c) => c.input(0),
   StopGradient: (c) => c.input(0),
-  Reshape: (c) => reshape(c.input(0), c.ints(1, 'shape')),
+  Reshape: foldable(
+    (c, [x, shape]) => {
+      const dims = Array.from(shape.data, Number);
+      const known = dims.reduce((a, v) => (v === -1 ? a : a * v), 1);
+      return { ...x, shape: dims.map((v) => (v === -1 ? x.data.length / known : v)) } as HostTensor;
+    },
+    (c) => reshape(c.input(0), c.ints(1, 'shape')),
+  ),
   Squeeze: (c) => {
     const axes = c.attrs.ints('squeeze_dims', []);
     const x = c.input(0);
     return squeeze(x, axes.length ? axes.map((a) => axisOf(c, a, x.rank)) : undefined);
   },
-  ExpandDims: (c) => unsqueeze(c.input(0), scalarValue(c, 1, 'dim')),
+  ExpandDims: foldable(
+    (c, [x]) => {
+      const dim = scalarValue(c, 1, 'dim');
+      const a = dim < 0 ? dim + x.shape.length + 1 : dim;
+      return { ...x, shape: [...x.shape.slice(0, a), 1, ...x.shape.slice(a)] } as HostTensor;
+    },
+    (c) => unsqueeze(c.input(0), scalarValue(c, 1, 'dim')),
+  ),
   Transpose: (c) => transpose(c.input(0), c.ints(1, 'perm')),
-  ConcatV2: (c) => {
-    const xs = c.inputs.slice(0, -1);
-    const axis = scalarValue(c, c.inputs.length - 1, 'axis');
-    return concat(xs, axisOf(c, axis, xs[0].rank));
-  },
+  ConcatV2: foldable(
+    (c, values) => {
+      const xs = values.slice(0, -1);
+      return hostConcat(xs, axisOf(c, scalarValue(c, values.length - 1, 'axis'), xs[0].shape.length));
+    },
+    (c) => {
+      const xs = c.inputs.slice(0, -1);
+      const axis = scalarValue(c, c.inputs.length - 1, 'axis');
+      return concat(xs, axisOf(c, axis, xs[0].rank));
+    },
+  ),
   Concat: (c) => {
     const xs = c.inputs.slice(1);
     return concat(xs, axisOf(c, scalarValue(c, 0, 'axis'), xs[0].rank));
   },
-  Pack: (c) => {
-    const axis = c.attrs.int('axis', 0);
-    const a = axis < 0 ? axis + c.input(0).rank + 1 : axis;
-    return concat(
-      c.inputs.map((t) => unsqueeze(t, a)),
-      a,
-    );
-  },
+  Pack: foldable(
+    (c, values) => hostPack(values, c.attrs.int('axis', 0)),
+    (c) => {
+      const axis = c.attrs.int('axis', 0);
+      const a = axis < 0 ? axis + c.input(0).rank + 1 : axis;
+      return concat(
+        c.inputs.map((t) => unsqueeze(t, a)),
+        a,
+      );
+    },
+  ),
   Slice: (c) => {
     const x = c.input(0);
     const begin = c.ints(1, 'begin');
@@ -200,7 +259,53 @@ export const SHAPE_OPS: Readonly<Record<string, TfOpConverter>> = {
     const end = begin.map((b, i) => (size[i] === -1 ? x.shape[i] : b + size[i]));
     return slice(x, begin, end);
   },
-  StridedSlice: stridedSlice,
+  StridedSlice: foldable((c, [x]) => {
+    const { selections, outShape } = stridedSlicePlan(c, { shape: x.shape, rank: x.shape.length });
+    return hostSelect(
+      x,
+      selections.map((s) => s.indices),
+      outShape,
+    );
+  }, stridedSlice),
+  // Engine shapes are static: a tensor's shape is a constant.
+  Shape: (c) => {
+    const out = c.attrs.type('out_type', 'DT_INT32');
+    if (out !== 'DT_INT32') throw c.error(`Shape out_type ${out} is not supported`);
+    const x = c.input(0);
+    return c.constant(hostTensor('int32', [x.rank], x.shape));
+  },
+  ZerosLike: (c) => {
+    const x = c.input(0);
+    return fill(x.shape, 0, x.dtype);
+  },
+  Fill: (c) => {
+    const dims = c.ints(0, 'dims');
+    const value = c.constValue(1);
+    if (value)
+      return c.constant(
+        hostTensor(value.dtype, dims, new Array<number>(sizeOfShape(dims)).fill(value.data[0])),
+      );
+    return expand(
+      reshape(
+        c.input(1),
+        dims.map(() => 1),
+      ),
+      dims,
+    );
+  },
+  Range: (c) => {
+    const values = [0, 1, 2].map((i) => c.constValue(i));
+    if (values.some((v) => !v)) throw c.error('Range arguments must be constants (static shapes)');
+    return c.constant(hostRange(c, values as HostTensor[]));
+  },
+  Tile: (c) => tile(c.input(0), c.ints(1, 'multiples')),
+  GatherV2: (c) => {
+    const x = c.input(0);
+    if (c.attrs.int('batch_dims', 0) !== 0) throw c.error('batch_dims other than 0 is not supported');
+    const axis = axisOf(c, scalarValue(c, 2, 'axis'), x.rank);
+    const idx = c.input(1);
+    return gather(x, idx.dtype === 'int64' ? idx : cast(idx, 'int64'), axis);
+  },
   Pad: (c) => padConstant(c, 0),
   PadV2: (c) => {
     const v = c.constValue(2);
