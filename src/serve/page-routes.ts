@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { faceModelFiles } from '../web/face-models.js';
-import { FACE_MODELS_DIR, MNIST_PACK_FILE, mnistPackBytes, webAssetsDir } from '../web/write-page.js';
+import { FACE_MODELS_DIR } from '../web/face-web.js';
+import { MNIST_PACK_FILE, mnistPackBytes, webAssetsDir } from '../web/write-page.js';
 import { ProblemError } from './problems.js';
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -15,6 +15,9 @@ import {
 } from '../face/models.js';
 import { type FacePipeline, createFacePipeline } from '../face/pipeline.js';
 
+/** The folder, next to the page, that holds the face files (the manifest and the .onnx files it names). */
+export const FACE_MODELS_DIR = 'models';
+
 /** The manifest the page reads first: which models, in which files. */
 export const FACE_MANIFEST_FILE = 'face-models.json';
 

@@ -11,13 +11,11 @@ import { gzip } from 'node:zlib';
 import { digitPixels } from '../data/mnist.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
 import { faceModelFiles } from './face-models.js';
+import { FACE_MODELS_DIR } from './face-web.js';
 import { encodeMnistPack } from './mnist-pack.js';
 
 /** The file the page fetches its digits from. */
 export const MNIST_PACK_FILE = 'mnist-0-7.bin.gz';
-
-/** The folder, next to the page, that holds the face models (face-models.ts). */
-export const FACE_MODELS_DIR = 'models';
 
 /** Thrown when the page's assets were not built or the output folder cannot be written. */
 export class WebPageError extends Error {
