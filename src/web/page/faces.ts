@@ -209,6 +209,9 @@ export function setUpFaces(runtime: string, threads: number): void {
       );
     }
     embeddings.set(side, e);
+    // For bench/web.ts: the pipeline's own stage times of this face, and a count of faces done.
+    body.dataset.faceMs = String(e.times.detectMs + e.times.alignMs + e.times.embedMs);
+    body.dataset.facesDone = String(Number(body.dataset.facesDone ?? 0) + 1);
     status.textContent = `${label}: ${e.facesFound} face${e.facesFound === 1 ? '' : 's'} found${
       e.facesFound > 1 ? ' (the largest is compared)' : ''
     }.`;
