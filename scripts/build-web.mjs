@@ -3,8 +3,9 @@
  * `arcface web --out DIR` copies): index.html and page.css from src/web/page/, page.js bundled by
  * esbuild from the same src/ the package compiles, and ONNX Runtime Web's WASM files under ort/.
  *
- * The bundle differs from the Node build in two places only: 'onnxruntime-node' resolves to
- * src/web/ort-web.ts (onnxruntime-web with the one function it lacks), and Node built-ins and
+ * The bundle differs from the Node build in three places only: 'onnxruntime-node' resolves to
+ * src/web/ort-web.ts (onnxruntime-web with the one function it lacks), the face pipeline's pixel
+ * operations (src/face/image-ops.ts, sharp) to src/face/image-ops-portable.ts, and Node built-ins and
  * Node-only packages resolve to stubs whose members come from src/web/node-shims.ts or throw a clear
  * error when called (the page never takes those paths: it writes no files and spawns no workers).
  *
@@ -63,6 +64,21 @@ const nodeStubs = {
   },
 };
 
+/**
+ * The face pipeline's one platform module: src/face/image-ops.ts (sharp) becomes
+ * src/face/image-ops-portable.ts (plain TypeScript, the same exports).
+ */
+const portableImageOps = {
+  name: 'portable-image-ops',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/image-ops\.js$/ }, (args) =>
+      resolve(args.resolveDir) === join(root, 'src/face')
+        ? { path: join(root, 'src/face/image-ops-portable.ts') }
+        : undefined,
+    );
+  },
+};
+
 /** Build the page into `out` (emptied first). */
 export async function buildWebPage(out) {
   rmSync(out, { recursive: true, force: true });
@@ -80,7 +96,7 @@ export async function buildWebPage(out) {
     alias: { 'onnxruntime-node': join(root, 'src/web/ort-web.ts') },
     // ONNX Runtime Web loads its WASM glue at run time from env.wasm.wasmPaths (ort/).
     external: ['*.wasm'],
-    plugins: [nodeStubs],
+    plugins: [portableImageOps, nodeStubs],
   });
   for (const file of ['index.html', 'page.css'])
     copyFileSync(join(root, 'src/web/page', file), join(out, file));

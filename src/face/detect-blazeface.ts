@@ -9,9 +9,11 @@
  * mouth half-width 14.59 px / eye distance 35.24 px). The corners are therefore an estimate; the similarity
  * fit mostly uses their midpoint, which BlazeFace does measure.
  */
-import { decodeBlazeFace } from './blazeface-decode.js';
+import type { Session } from '../engine/session.js';
+import { blazeFaceAnchors, decodeBlazeFace } from './blazeface-decode.js';
 import { loadImportedDetector } from './imported-graphs.js';
 import { type DetectorOptions, letterboxDetector } from './letterbox-detector.js';
+import type { ImportedDetectorModel } from './models.js';
 import { openFaceSession } from './onnx-model.js';
 import type { DetectedFace, FaceDetector, Landmarks5, Point } from './types.js';
 
@@ -36,13 +38,27 @@ export function blazeFaceLandmarks5(keypoints: readonly (readonly [number, numbe
  */
 export async function loadBlazeFace(variant: string, opts: DetectorOptions = {}): Promise<FaceDetector> {
   const imported = await loadImportedDetector(`blazeface:${variant}`);
-  const { spec, inputSize: size, normalization } = imported.model;
-  const session = await openFaceSession(imported.onnx(), opts, spec);
+  const session = await openFaceSession(imported.onnx(), opts, imported.model.spec);
+  return blazeFaceDetector(imported.model, session, opts);
+}
+
+/**
+ * BlazeFace on an open session of its imported graph (the web page opens it from the .onnx file that
+ * `arcface web` wrote; {@link loadBlazeFace} from the graph built in memory).
+ * @param session a session of `loadImportedDetector(model.spec).onnx()`: input 'image', outputs 'regressors', 'scores'
+ */
+export function blazeFaceDetector(
+  model: ImportedDetectorModel,
+  session: Session,
+  opts: Omit<DetectorOptions, 'threads'> = {},
+): FaceDetector {
+  const { spec, inputSize: size, normalization } = model;
+  const anchors = blazeFaceAnchors(size);
   const scoreThreshold = opts.scoreThreshold ?? 0.5;
   return letterboxDetector({
     spec,
     session,
-    inputName: imported.inputName,
+    inputName: 'image',
     width: size,
     height: size,
     normalization,
@@ -51,7 +67,7 @@ export async function loadBlazeFace(variant: string, opts: DetectorOptions = {})
       const raw = decodeBlazeFace(
         outputs.regressors.data as Float32Array,
         outputs.scores.data as Float32Array,
-        imported.anchors,
+        anchors,
         scoreThreshold,
       );
       return raw.map((d) => ({

@@ -48,10 +48,9 @@
  * 0.51-0.61 (badges, a brooch). Small real faces score as low (0.50-0.66), so the score threshold is the
  * detector's own for every run; raise `scoreThreshold` to trade recall for precision.
  */
-import sharp from 'sharp';
+import { resizeRgb } from './image-ops.js';
 import { iou, nms } from './nms.js';
 import type { Box, DetectedFace, FaceDetector, Point, RgbImage } from './types.js';
-import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** Options for tiled detection (the pipeline's `detection` options). */
 export interface TilingOptions {
@@ -182,13 +181,7 @@ function crop(image: RgbImage, t: Tile): RgbImage {
 async function resize(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   if (width === image.width && height === image.height) return image;
   // The kernel letterbox() uses, so that a level looks to the detector as a letterboxed image would.
-  const out = await oneSharpCallAtATime(() =>
-    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-      .resize(width, height, { fit: 'fill', kernel: 'linear' })
-      .raw()
-      .toBuffer(),
-  );
-  return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
+  return resizeRgb(image, width, height, 'linear');
 }
 
 const area = (b: Box): number => Math.max(0, b.x2 - b.x1) * Math.max(0, b.y2 - b.y1);

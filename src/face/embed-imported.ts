@@ -7,6 +7,7 @@ import type { Session } from '../engine/session.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type CropRow, embedCrops } from './flip-embed.js';
 import { loadImportedRecognizer } from './imported-graphs.js';
+import type { ImportedRecognizerModel } from './models.js';
 import { openFaceSession } from './onnx-model.js';
 import { writeChw } from './tensor-input.js';
 import type { FaceRecognizer, Landmarks5, RgbImage } from './types.js';
@@ -27,7 +28,24 @@ export async function loadImportedFaceRecognizer(
   opts: OnnxRecognizerOptions = {},
 ): Promise<TemplatedFaceRecognizer> {
   const imported = await loadImportedRecognizer(name);
-  const { model } = imported;
+  return importedFaceRecognizer(
+    imported.model,
+    (batch) => openFaceSession(imported.onnx(batch), opts, `${name} (batch ${batch})`),
+    opts,
+  );
+}
+
+/**
+ * An npm-shipped recogniser over sessions of its imported graph (input 'image', output 'embedding'),
+ * opened on first use per batch size by `openSession`: the web page opens them from the .onnx files that
+ * `arcface web` wrote, {@link loadImportedFaceRecognizer} from graphs built in memory.
+ */
+export function importedFaceRecognizer(
+  model: ImportedRecognizerModel,
+  openSession: (batch: number) => Promise<Session>,
+  opts: Omit<OnnxRecognizerOptions, 'threads'> = {},
+): TemplatedFaceRecognizer {
+  const name = model.spec;
   const { inputSize: size, dim, normalization: norm } = model;
   const maxBatch = Math.max(1, opts.batchSize ?? 16);
   const flip = opts.flip ?? model.flip;
@@ -36,7 +54,7 @@ export async function loadImportedFaceRecognizer(
   const session = (batch: number): Promise<Session> => {
     let s = sessions.get(batch);
     if (!s) {
-      s = openFaceSession(imported.onnx(batch), opts, `${name} (batch ${batch})`);
+      s = openSession(batch);
       sessions.set(batch, s);
     }
     return s;
@@ -57,8 +75,8 @@ export async function loadImportedFaceRecognizer(
       });
       if (disposed) throw new Error(`${name}: the recogniser was disposed`);
       const s = await session(batch);
-      const res = await s.run({ [imported.inputName]: { data, dims: [batch, 3, size, size] } });
-      const emb = res[imported.outputName].data as Float32Array;
+      const res = await s.run({ image: { data, dims: [batch, 3, size, size] } });
+      const emb = res.embedding.data as Float32Array;
       for (let i = 0; i < chunk.length; i++) out.push(emb.slice(i * dim, (i + 1) * dim));
     }
     return out;

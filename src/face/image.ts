@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
+import { rawToRgb } from './image-ops.js';
 import type { RgbImage } from './types.js';
 import { oneSharpCallAtATime } from './sharp-queue.js';
 
@@ -196,12 +197,19 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
     if (input.length === 0) throw new ImageError('empty', 'empty input', source);
     pipeline = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' });
   } else {
+    // Raw pixels go through the platform's image ops (sharp here, plain TypeScript in the web page).
     const channels = rawChannels(input, source, maxPixels);
-    const { width, height } = input;
-    pipeline = sharp(new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.length), {
-      raw: { width, height, channels },
-      limitInputPixels: maxPixels,
+    const { image, channels: got } = await rawToRgb(
+      input.data,
+      input.width,
+      input.height,
+      channels,
+      opts.background ?? { r: 255, g: 255, b: 255 },
+    ).catch((err: unknown) => {
+      throw classify(err, source);
     });
+    if (got !== 3) throw new ImageError('corrupt', `decoded to ${got} channels, expected 3`, source);
+    return image;
   }
   const background = opts.background ?? { r: 255, g: 255, b: 255 };
   // libvips reports what it recovered from (e.g. libjpeg's "Corrupt JPEG data") as warnings, not errors.

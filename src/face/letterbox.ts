@@ -1,7 +1,6 @@
 /** Fitting an image of any size into a detector's fixed input, and mapping detections back. */
-import sharp from 'sharp';
+import { resizeRgb } from './image-ops.js';
 import type { Box, DetectedFace, Point, RgbImage } from './types.js';
-import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** An image resized (aspect kept) into the top-left of a `width x height` canvas padded with black. */
 export interface Letterboxed {
@@ -20,14 +19,7 @@ export async function letterbox(image: RgbImage, width: number, height: number):
   const w = Math.max(1, Math.min(width, Math.round(image.width * ratio)));
   const h = Math.max(1, Math.min(height, Math.round(image.height * ratio)));
   const resized =
-    w === image.width && h === image.height
-      ? image.data
-      : await oneSharpCallAtATime(() =>
-          sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-            .resize(w, h, { fit: 'fill', kernel: 'linear' })
-            .raw()
-            .toBuffer(),
-        );
+    w === image.width && h === image.height ? image.data : (await resizeRgb(image, w, h, 'linear')).data;
   let data: Uint8Array;
   if (w === width && h === height) {
     data = new Uint8Array(resized.buffer, resized.byteOffset, resized.length);

@@ -3,13 +3,13 @@
  * library's face API; the CLI and the evaluation scripts are thin layers over it.
  */
 import { availableParallelism } from 'node:os';
-import sharp from 'sharp';
 import { checkThreshold, cosineSimilarity, decideSame } from '../util/vector.js';
 import { alignFace } from './align.js';
 import type { DetectorOptions } from './letterbox-detector.js';
 import { type TilingOptions, checkTilingOptions, withTiles } from './detect-tiled.js';
 import type { OnnxRecognizerOptions } from './embed-onnx.js';
 import { type DecodeOptions, type ImageInput, decodeImage } from './image.js';
+import { coverRgb, extendRgb, resizeRgb } from './image-ops.js';
 import { DEFAULT_LANDMARKS, type LandmarkSource, loadMeshLandmarker } from './landmarks-mesh.js';
 import {
   type FaceQuality,
@@ -28,7 +28,6 @@ import {
   loadDetector,
   loadRecognizer,
 } from './zoo.js';
-import { oneSharpCallAtATime } from './sharp-queue.js';
 
 /** Which face `embed` uses when an image holds several. */
 export type FaceSelection = 'largest' | 'central' | 'score';
@@ -56,6 +55,11 @@ export interface FacePipelineOptions {
   readonly landmarks?: LandmarkSource;
   /** ONNX Runtime intra-op threads per session (default: all cores). */
   readonly threads?: number;
+  /**
+   * A detector and recogniser already loaded (the web page opens them from the .onnx files `arcface web`
+   * wrote): `detector`, `recognizer` and `threads` are then unused. The pipeline disposes them with itself.
+   */
+  readonly models?: { readonly detector: FaceDetector; readonly recognizer?: FaceRecognizer };
   /**
    * Detector options, and tiling for small faces in large images: by default (`tiles: 'auto'`) an image over
    * about 960 px on its long side (for the 256 px BlazeFace) is also searched in tiles, so that faces down to
@@ -285,21 +289,7 @@ function lacksContext(faces: readonly DetectedFace[], image: RgbImage): boolean 
 }
 
 /** An image centred on a canvas grown by `margin` pixels on every side, edges replicated outwards. */
-async function padImage(image: RgbImage, margin: number): Promise<RgbImage> {
-  const { data, info } = await oneSharpCallAtATime(() =>
-    sharp(image.data, {
-      raw: { width: image.width, height: image.height, channels: 3 },
-    })
-      .extend({ top: margin, bottom: margin, left: margin, right: margin, extendWith: 'copy' })
-      .raw()
-      .toBuffer({ resolveWithObject: true }),
-  );
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
-}
+const padImage = extendRgb;
 
 /** `image` shrunk so that its long side is at most `maxSide` (unchanged when smaller), and the scale used. */
 async function shrinkTo(image: RgbImage, maxSide: number): Promise<{ image: RgbImage; scale: number }> {
@@ -308,16 +298,7 @@ async function shrinkTo(image: RgbImage, maxSide: number): Promise<{ image: RgbI
   const scale = maxSide / long;
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
-  const data = await oneSharpCallAtATime(() =>
-    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-      .resize(width, height, { fit: 'fill' })
-      .raw()
-      .toBuffer(),
-  );
-  return {
-    image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height },
-    scale: width / image.width,
-  };
+  return { image: await resizeRgb(image, width, height, 'lanczos3'), scale: width / image.width };
 }
 
 /** A face found on a shrunk and padded copy, in the original image's pixels. */
@@ -342,15 +323,7 @@ function sameMapping(from: DetectedFace, to: DetectedFace, points: Landmarks5): 
 }
 
 /** The whole image as a face crop: the centre square, resized to `width x height`. */
-async function wholeImageCrop(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const data = await oneSharpCallAtATime(() =>
-    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-      .resize(width, height, { fit: 'cover', position: 'centre' })
-      .raw()
-      .toBuffer(),
-  );
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
-}
+const wholeImageCrop = coverRgb;
 
 /**
  * Build a face pipeline: load the detector and (if given) the recogniser.
@@ -362,21 +335,16 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
   const minQuality = opts.minQuality ?? 0;
   checkMinQuality(minQuality); // before any model is loaded
   const detector = withTiles(
-    await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads }),
+    opts.models?.detector ??
+      (await loadDetector(opts.detector ?? DEFAULT_DETECTOR, { ...opts.detection, threads })),
     opts.detection,
   );
   const recSpec = opts.recognizer ?? DEFAULT_RECOGNIZER;
-  const recognizer = recSpec
-    ? await loadRecognizer(recSpec, { ...opts.recognition, threads }).catch(async (err: unknown) => {
-        await detector.dispose();
-        throw err;
-      })
-    : undefined;
-  const landmarkSource = opts.landmarks ?? DEFAULT_LANDMARKS;
-  const mesh =
-    recognizer && landmarkSource !== 'detector'
-      ? await loadMeshLandmarker(landmarkSource, { threads }).catch(async (err: unknown) => {
-          await Promise.all([detector.dispose(), recognizer.dispose()]);
+  const recognizer = opts.models
+    ? opts.models.recognizer
+    : recSpec
+      ? await loadRecognizer(recSpec, { ...opts.recognition, threads }).catch(async (err: unknown) => {
+          await detector.dispose();
           throw err;
         })
       : undefined;

@@ -1,11 +1,13 @@
 /**
- * The web page (docs/WEB.md) served at `/` by the service: the files `npm run build` put in dist/web-page/ and
- * the MNIST pack the page trains on. Public (no key: the page computes in the browser and calls the API with
- * the user's key), hidden from the OpenAPI document, and cross-origin isolated so the page gets WASM threads.
+ * The web page (docs/WEB.md) served at `/` by the service: the files `npm run build` put in dist/web-page/,
+ * the MNIST pack the page trains on and the face models it runs (under /models/). Public (no key: the page
+ * computes in the browser and calls the API with the user's key), hidden from the OpenAPI document, and cross-origin isolated so the page gets WASM threads.
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { faceModelFiles } from '../web/face-models.js';
+import { FACE_MODELS_DIR } from '../web/face-web.js';
 import { MNIST_PACK_FILE, mnistPackBytes, webAssetsDir } from '../web/write-page.js';
 import { ProblemError } from './problems.js';
 
@@ -54,6 +56,18 @@ export function registerPageRoutes(app: FastifyInstance, assetsDir: string = web
         .send(bytes);
     });
   }
+  // The face models are built by the importer on first request and kept (about 23 MB).
+  let faces: Promise<Map<string, Uint8Array>> | undefined;
+  app.get(`/${FACE_MODELS_DIR}/:file`, { schema: { hide: true } }, async (req, reply) => {
+    const { file } = req.params as { file: string };
+    faces ??= faceModelFiles();
+    const bytes = (await faces).get(file);
+    if (!bytes) throw new ProblemError('not-found', `the page has no model file ${file}`);
+    return reply
+      .headers(ISOLATION)
+      .type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream')
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  });
   let pack: Promise<Uint8Array> | undefined;
   app.get(`/${MNIST_PACK_FILE}`, { schema: { hide: true } }, async (_req, reply) => {
     pack ??= mnistPackBytes();

