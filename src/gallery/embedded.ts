@@ -16,7 +16,7 @@ import { SqlGalleryStore, type SqlStoreOptions, efSearchSetting } from './sql-st
 const DATA_DIR = 'pgdata';
 
 interface PgliteLike {
-  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R>(text: string, params?: unknown[], options?: { blob?: Blob }): Promise<{ rows: R[]; blob?: Blob }>;
   exec(text: string): Promise<unknown>;
 }
 
@@ -26,6 +26,18 @@ function queries(pg: PgliteLike): SqlQueries {
       (await pg.query<R>(text, [...params])).rows,
     exec: async (text) => {
       await pg.exec(text);
+    },
+    // PGlite reads COPY input from its virtual /dev/blob: a memory copy, where query parameters cost ~0.5 us a byte.
+    copyFrom: async (copySql, data) => {
+      const sql = copySql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'");
+      if (sql === copySql) throw new Error(`copyFrom needs COPY … FROM STDIN, got: ${copySql}`);
+      await pg.query(sql, [], { blob: new Blob([data]) });
+    },
+    copyTo: async (copySql) => {
+      const sql = copySql.replace(/\bTO\s+STDOUT\b/i, "TO '/dev/blob'");
+      if (sql === copySql) throw new Error(`copyTo needs COPY … TO STDOUT, got: ${copySql}`);
+      const { blob } = await pg.query(sql);
+      return new Uint8Array(blob ? await blob.arrayBuffer() : new ArrayBuffer(0));
     },
   };
 }

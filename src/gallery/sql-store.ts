@@ -22,6 +22,7 @@ import type {
   SubjectDetail,
   SubjectRef,
 } from './types.js';
+import { type MemoryFace, MemorySearch, type MemorySearchOptions } from './memory-search.js';
 import { checkEmbedding, decodeVectorSend, vectorLiteral } from './vector.js';
 
 /**
@@ -50,7 +51,17 @@ export interface SqlStoreOptions {
   readonly efSearch?: number;
   /** `maintenance_work_mem` while building an index (default '256MB'): a graph that fits builds far faster. */
   readonly indexBuildMemory?: string;
+  /**
+   * Embedded backend only (ignored on a server, where other processes write): answer exact searches from each
+   * recogniser's embeddings held in memory (src/gallery/memory-search.ts), loaded on the first search and kept
+   * in step by this store's writes. Default true; false searches in SQL. With it, 'auto' searches are exact
+   * (the scan beats PGlite's HNSW walk, docs/GALLERY.md) and no index is built unless `hnswThreshold` is given.
+   */
+  readonly memorySearch?: boolean | MemorySearchOptions;
 }
+
+/** Faces per page when loading a recogniser's embeddings into memory. */
+const LOAD_PAGE = 5000;
 
 /** Rows per INSERT statement: 12 parameters a face stays far below PostgreSQL's 65,535-parameter limit. */
 const INSERT_CHUNK = 500;
@@ -182,6 +193,8 @@ export class SqlGalleryStore implements GalleryStore {
   private readonly countsSeen = new Map<string, { count: number; since: number }>();
   /** Recognisers seen by searches: dimension and whether their HNSW index exists. */
   private readonly indexed = new Map<string, { dim: number; indexed: boolean }>();
+  /** The in-memory exact search (embedded backend), or undefined to search in SQL. */
+  private readonly memory: MemorySearch | undefined;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -190,12 +203,60 @@ export class SqlGalleryStore implements GalleryStore {
     opts: SqlStoreOptions = {},
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {
-    this.hnswThreshold = opts.hnswThreshold ?? DEFAULT_HNSW_THRESHOLD;
+    const memory = backend === 'embedded' ? (opts.memorySearch ?? true) : false;
+    this.memory = memory === false ? undefined : new MemorySearch(memory === true ? {} : memory);
+    // With the scan, an index would only be used by explicit 'hnsw' searches: not built unless asked for.
+    this.hnswThreshold = opts.hnswThreshold ?? (this.memory ? Infinity : DEFAULT_HNSW_THRESHOLD);
     this.efSearch = opts.efSearch ?? DEFAULT_EF_SEARCH;
     this.indexBuildMemory = opts.indexBuildMemory ?? '256MB';
     if (!/^\d+\s*(kB|MB|GB)$/.test(this.indexBuildMemory)) {
       throw new GalleryError('bad-input', `bad indexBuildMemory '${this.indexBuildMemory}': e.g. '256MB'`);
     }
+  }
+
+  /**
+   * Run a write, then patch the in-memory search with its result. Any search load overlapping it is discarded
+   * (MemorySearch.beginWrite), and a patch that fails leaves the memory copy invalidated, never stale.
+   */
+  private async write<T>(work: () => Promise<T>, patch?: (m: MemorySearch, result: T) => void): Promise<T> {
+    const m = this.memory;
+    if (!m) return work();
+    m.beginWrite();
+    try {
+      const result = await work();
+      try {
+        patch?.(m, result);
+      } catch {
+        m.invalidate();
+      }
+      return result;
+    } finally {
+      m.endWrite();
+    }
+  }
+
+  /** Patch the in-memory search with faces just committed (`added[i]` stored from `given[i]`). */
+  private static patchFaces(
+    m: MemorySearch,
+    given: readonly { readonly subject: Subject; readonly face: NewFace }[],
+    added: readonly Face[],
+  ): void {
+    const names = m.subjectNames;
+    if (!names) return;
+    if (given.length !== added.length) throw new Error('faces returned do not match faces given');
+    const byModel = new Map<string, MemoryFace[]>();
+    added.forEach((f, i) => {
+      const g = given[i];
+      // RETURNING gives the rows in VALUES order; checked, since a mismatch would attach vectors to wrong ids.
+      if (f.subjectId !== g.subject.id || f.recognizer !== g.face.recognizer) {
+        throw new Error('faces returned out of order');
+      }
+      names.set(g.subject.id, g.subject.name);
+      const list = byModel.get(f.recognizer) ?? [];
+      list.push({ faceId: f.id, subjectId: f.subjectId, embedding: g.face.embedding });
+      byModel.set(f.recognizer, list);
+    });
+    for (const [recognizer, faces] of byModel) m.loaded(recognizer)?.add(faces);
   }
 
   private live(): SqlDatabase {
@@ -215,10 +276,14 @@ export class SqlGalleryStore implements GalleryStore {
     checkName(name);
     const meta = JSON.stringify(checkMetadata(metadata));
     try {
-      const [row] = await this.live().query(
-        `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb)
-         RETURNING id, name, metadata, created_at, 0 AS face_count`,
-        [name, meta],
+      const [row] = await this.write(
+        () =>
+          this.live().query(
+            `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb)
+             RETURNING id, name, metadata, created_at, 0 AS face_count`,
+            [name, meta],
+          ),
+        (m, rows) => m.subjectNames?.set(num(rows[0].id), String(rows[0].name)),
       );
       return toSubject(row);
     } catch (err) {
@@ -257,18 +322,24 @@ export class SqlGalleryStore implements GalleryStore {
 
   async renameSubject(ref: SubjectRef, name: string): Promise<Subject> {
     checkName(name);
-    return this.live().transaction(async (tx) => {
-      const subject = await this.subjectRow(tx, ref);
-      try {
-        await tx.query(`UPDATE subjects SET name = $1 WHERE id = $2`, [name, subject.id]);
-      } catch (err) {
-        if (sqlState(err) === '23505') {
-          throw new GalleryError('name-taken', `a subject named '${name}' already exists`, { cause: err });
-        }
-        throw err;
-      }
-      return { ...subject, name };
-    });
+    return this.write(
+      () =>
+        this.live().transaction(async (tx) => {
+          const subject = await this.subjectRow(tx, ref);
+          try {
+            await tx.query(`UPDATE subjects SET name = $1 WHERE id = $2`, [name, subject.id]);
+          } catch (err) {
+            if (sqlState(err) === '23505') {
+              throw new GalleryError('name-taken', `a subject named '${name}' already exists`, {
+                cause: err,
+              });
+            }
+            throw err;
+          }
+          return { ...subject, name };
+        }),
+      (m, s) => m.subjectNames?.set(s.id, s.name),
+    );
   }
 
   async setMetadata(ref: SubjectRef, metadata: JsonObject): Promise<Subject> {
@@ -281,12 +352,17 @@ export class SqlGalleryStore implements GalleryStore {
   }
 
   async removeSubject(ref: SubjectRef): Promise<{ faces: number }> {
-    return this.live().transaction(async (tx) => {
-      const subject = await this.subjectRow(tx, ref);
-      // Faces go by ON DELETE CASCADE, in this same transaction: biometric data leaves with its subject.
-      await tx.query(`DELETE FROM subjects WHERE id = $1`, [subject.id]);
-      return { faces: subject.faceCount };
-    });
+    const removed = await this.write(
+      () =>
+        this.live().transaction(async (tx) => {
+          const subject = await this.subjectRow(tx, ref);
+          // Faces go by ON DELETE CASCADE, in this same transaction: biometric data leaves with its subject.
+          await tx.query(`DELETE FROM subjects WHERE id = $1`, [subject.id]);
+          return subject;
+        }),
+      (m, subject) => m.removeSubject(subject.id),
+    );
+    return { faces: removed.faceCount };
   }
 
   /** Register a recogniser (first use fixes the gallery's model) and check the faces' embeddings against it. */
@@ -366,15 +442,25 @@ export class SqlGalleryStore implements GalleryStore {
     const out: Face[] = [];
     for (let start = 0; start < items.length; start += INSERT_CHUNK) {
       const chunk = items.slice(start, start + INSERT_CHUNK);
+      // Where the backend takes a binary COPY (PGlite), embeddings travel as float32 bytes into a staging table:
+      // 5-6x faster than their decimal text through PGlite's protocol (docs/GALLERY.md, bulk load).
+      const staged = tx.copyFrom !== undefined;
+      if (tx.copyFrom) {
+        await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS face_stage (ord integer, embedding vector)`);
+        await tx.copyFrom(
+          `COPY face_stage (ord, embedding) FROM STDIN WITH (FORMAT binary)`,
+          copyBinaryVectors(chunk.map((x) => x.face.embedding)),
+        );
+      }
       const params: unknown[] = [];
-      const values = chunk.map(({ subject, face: f }) => {
+      const values = chunk.map(({ subject, face: f }, ord) => {
         const b = f.box ? [f.box.x1, f.box.y1, f.box.x2, f.box.y2] : null;
         const l = f.landmarks ? f.landmarks.flatMap(([x, y]) => [x, y]) : null;
         const row = [
+          staged ? ord : vectorLiteral(f.embedding),
           subject.id,
           f.recognizer,
           f.embedding.length,
-          vectorLiteral(f.embedding),
           f.imageSha256 ?? null,
           f.source ?? null,
           realArray(b),
@@ -387,18 +473,27 @@ export class SqlGalleryStore implements GalleryStore {
         params.push(...row);
         const p = (i: number): string => `$${at + i + 1}`;
         return (
-          `(${p(0)}::bigint, ${p(1)}, ${p(2)}::integer, ${p(3)}::vector, ${p(4)}, ${p(5)}, ${p(6)}::real[], ` +
-          `${p(7)}::real[], ${p(8)}::real, ${p(9)}::real, COALESCE(${p(10)}::timestamptz, now()))`
+          `(${p(0)}::${staged ? 'integer' : 'vector'}, ${p(1)}::bigint, ${p(2)}, ${p(3)}::integer, ${p(4)}, ` +
+          `${p(5)}, ${p(6)}::real[], ${p(7)}::real[], ${p(8)}::real, ${p(9)}::real, ` +
+          `COALESCE(${p(10)}::timestamptz, now()))`
         );
       });
+      const columns = `subject_id, recognizer, dim, image_sha256, source, box, landmarks, detector_score, quality,
+        created_at`;
+      const sql = staged
+        ? // ORDER BY ord: rows are inserted, and returned, in the order given (checked below).
+          `INSERT INTO faces (embedding, ${columns})
+           SELECT s.embedding, ${columns} FROM (VALUES ${values.join(', ')}) AS v(ord, ${columns})
+           JOIN face_stage s ON s.ord = v.ord ORDER BY v.ord RETURNING ${FACE_COLUMNS}`
+        : `INSERT INTO faces (embedding, ${columns}) VALUES ${values.join(', ')} RETURNING ${FACE_COLUMNS}`;
       try {
-        const rows = await tx.query(
-          `INSERT INTO faces (subject_id, recognizer, dim, embedding, image_sha256, source, box, landmarks,
-             detector_score, quality, created_at)
-           VALUES ${values.join(', ')} RETURNING ${FACE_COLUMNS}`,
-          params,
-        );
-        out.push(...rows.map(toFace));
+        const rows = await tx.query(sql, params);
+        if (staged) await tx.exec(`TRUNCATE face_stage`);
+        const faces = rows.map(toFace);
+        if (faces.length !== chunk.length || faces.some((f, i) => i > 0 && f.id <= faces[i - 1].id)) {
+          throw new Error(`inserting ${chunk.length} faces returned ${faces.length} rows out of order`);
+        }
+        out.push(...faces);
       } catch (err) {
         if (sqlState(err) === '23505') {
           // Another process enrolled the same image between our check and our insert.
@@ -413,27 +508,33 @@ export class SqlGalleryStore implements GalleryStore {
   }
 
   async addFaces(ref: SubjectRef, faces: readonly NewFace[], opts: AddFacesOptions = {}): Promise<Face[]> {
-    const added = await this.live().transaction(async (tx) => {
-      if (opts.create && typeof ref === 'string') {
-        checkName(ref);
-        // ON CONFLICT: two processes enrolling the same new name both end up adding to the one subject.
-        await tx.query(
-          `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING`,
-          [ref, JSON.stringify(checkMetadata(opts.create.metadata ?? {}))],
-        );
-      }
-      const subject = await this.subjectRow(tx, ref);
-      return this.insertFaces(
-        tx,
-        faces.map((face) => ({ subject, face })),
-      );
-    });
+    let given: { subject: Subject; face: NewFace }[] = [];
+    const added = await this.write(
+      () =>
+        this.live().transaction(async (tx) => {
+          if (opts.create && typeof ref === 'string') {
+            checkName(ref);
+            // ON CONFLICT: two processes enrolling the same new name both end up adding to the one subject.
+            await tx.query(
+              `INSERT INTO subjects (name, metadata) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING`,
+              [ref, JSON.stringify(checkMetadata(opts.create.metadata ?? {}))],
+            );
+          }
+          const subject = await this.subjectRow(tx, ref);
+          given = faces.map((face) => ({ subject, face }));
+          return this.insertFaces(tx, given);
+        }),
+      (m, rows) => SqlGalleryStore.patchFaces(m, given, rows),
+    );
     await this.maintainIndexes(new Set(faces.map((f) => f.recognizer)), faces.length);
     return added;
   }
 
   async removeFace(faceId: number): Promise<void> {
-    const rows = await this.live().query(`DELETE FROM faces WHERE id = $1 RETURNING id`, [faceId]);
+    const rows = await this.write(
+      () => this.live().query(`DELETE FROM faces WHERE id = $1 RETURNING id`, [faceId]),
+      (m) => m.removeFace(faceId),
+    );
     if (rows.length === 0) throw new GalleryError('not-found', `no face #${faceId} in the gallery`);
   }
 
@@ -517,6 +618,10 @@ export class SqlGalleryStore implements GalleryStore {
     if (mode === 'hnsw' && !rec.indexed) {
       throw new GalleryError('bad-input', `no HNSW index for ${recognizer} yet: build it first (buildIndex)`);
     }
+    if (this.memory && mode !== 'hnsw') {
+      const hits = await this.memorySearch(this.memory, recognizer, dim, embedding, k);
+      if (hits) return { hits, mode: 'exact' };
+    }
     const q = vectorLiteral(embedding);
     if (mode === 'exact' || !rec.indexed) {
       // Every face compared; the best face per subject, then the k best subjects.
@@ -553,6 +658,53 @@ export class SqlGalleryStore implements GalleryStore {
       if (!best.has(hit.subjectId)) best.set(hit.subjectId, hit);
     }
     return { hits: [...best.values()].slice(0, k), mode: 'hnsw' };
+  }
+
+  /** Exact search from memory; undefined when a write overlapped loading it (then SQL answers). */
+  private async memorySearch(
+    m: MemorySearch,
+    recognizer: string,
+    dim: number,
+    q: Float32Array,
+    k: number,
+  ): Promise<SearchHit[] | undefined> {
+    const db = this.live();
+    const ok = await m.ensure(
+      recognizer,
+      dim,
+      async () => {
+        const rows = await db.query(`SELECT id, name FROM subjects`);
+        return new Map(rows.map((r) => [num(r.id), String(r.name)]));
+      },
+      async (sink) => {
+        if (db.copyTo) {
+          // PGlite hands results over slowly (~1 MB/s measured); a binary COPY comes out as one blob.
+          const bytes = await db.copyTo(
+            `COPY (SELECT id, subject_id, embedding FROM faces WHERE recognizer = ${sqlLiteral(recognizer)})
+             TO STDOUT WITH (FORMAT binary)`,
+          );
+          sink(parseCopyFaces(bytes));
+          return;
+        }
+        for (let lastId = 0; ;) {
+          const rows = await db.query(
+            `SELECT id, subject_id, vector_send(embedding) AS v FROM faces
+             WHERE recognizer = $1 AND id > $2 ORDER BY id LIMIT ${LOAD_PAGE}`,
+            [recognizer, lastId],
+          );
+          if (rows.length === 0) return;
+          lastId = num(rows[rows.length - 1].id);
+          sink(
+            rows.map((r) => ({
+              faceId: num(r.id),
+              subjectId: num(r.subject_id),
+              embedding: decodeVectorSend(r.v as Uint8Array),
+            })),
+          );
+        }
+      },
+    );
+    return ok ? m.search(recognizer, q, k) : undefined;
   }
 
   async buildIndex(recognizer: string): Promise<void> {
@@ -664,39 +816,48 @@ export class SqlGalleryStore implements GalleryStore {
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const group = batch;
-      await this.live().transaction(async (tx) => {
-        const taken = await tx.query(
-          `SELECT name FROM subjects WHERE name IN (SELECT jsonb_array_elements_text($1::jsonb))`,
-          [JSON.stringify(group.map((g) => g.name))],
-        );
-        if (taken.length > 0) {
-          throw new GalleryError(
-            'name-taken',
-            `cannot import '${String(taken[0].name)}': a subject of that name exists`,
-          );
-        }
-        const byName = new Map<string, Subject>();
-        for (let start = 0; start < group.length; start += INSERT_CHUNK) {
-          const chunk = group.slice(start, start + INSERT_CHUNK);
-          const params = chunk.flatMap((g) => [
-            checkName(g.name),
-            JSON.stringify(checkMetadata(g.metadata)),
-            g.createdAt.toISOString(),
-          ]);
-          const rows = await tx.query(
-            `INSERT INTO subjects (name, metadata, created_at) VALUES ${chunk
-              .map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::jsonb, $${3 * i + 3}::timestamptz)`)
-              .join(', ')}
+      let given: { subject: Subject; face: NewFace }[] = [];
+      await this.write(
+        () =>
+          this.live().transaction(async (tx) => {
+            const taken = await tx.query(
+              `SELECT name FROM subjects WHERE name IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+              [JSON.stringify(group.map((g) => g.name))],
+            );
+            if (taken.length > 0) {
+              throw new GalleryError(
+                'name-taken',
+                `cannot import '${String(taken[0].name)}': a subject of that name exists`,
+              );
+            }
+            const byName = new Map<string, Subject>();
+            for (let start = 0; start < group.length; start += INSERT_CHUNK) {
+              const chunk = group.slice(start, start + INSERT_CHUNK);
+              const params = chunk.flatMap((g) => [
+                checkName(g.name),
+                JSON.stringify(checkMetadata(g.metadata)),
+                g.createdAt.toISOString(),
+              ]);
+              const rows = await tx.query(
+                `INSERT INTO subjects (name, metadata, created_at) VALUES ${chunk
+                  .map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::jsonb, $${3 * i + 3}::timestamptz)`)
+                  .join(', ')}
              RETURNING id, name, metadata, created_at, 0 AS face_count`,
-            params,
-          );
-          for (const r of rows) byName.set(String(r.name), toSubject(r));
-        }
-        await this.insertFaces(
-          tx,
-          group.flatMap((g) => g.faces.map((face) => ({ subject: byName.get(g.name) as Subject, face }))),
-        );
-      });
+                params,
+              );
+              for (const r of rows) byName.set(String(r.name), toSubject(r));
+            }
+            given = group.flatMap((g) =>
+              g.faces.map((face) => ({ subject: byName.get(g.name) as Subject, face })),
+            );
+            const added = await this.insertFaces(tx, given);
+            return { subjects: [...byName.values()], added };
+          }),
+        (m, r) => {
+          for (const sub of r.subjects) m.subjectNames?.set(sub.id, sub.name);
+          SqlGalleryStore.patchFaces(m, given, r.added);
+        },
+      );
       subjects += group.length;
       for (const g of group) {
         faces += g.faces.length;
@@ -745,10 +906,65 @@ export class SqlGalleryStore implements GalleryStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      await this.memory?.dispose();
       await this.db.close();
     } finally {
       await this.onClose();
     }
+  }
+}
+
+/** Signature, flags and header-extension length of PostgreSQL's binary COPY format. */
+const COPY_HEADER = [
+  0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/**
+ * Rows (ord integer, embedding vector) in PostgreSQL's binary COPY format; a vector's binary form is pgvector's
+ * `vector_send`: uint16 dimension, uint16 unused, big-endian float32s (bit-exact, no decimal round trip).
+ */
+function copyBinaryVectors(vectors: readonly Float32Array[]): Uint8Array<ArrayBuffer> {
+  let size = COPY_HEADER.length + 2;
+  for (const v of vectors) size += 2 + 4 + 4 + 4 + 4 + 4 * v.length;
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  bytes.set(COPY_HEADER);
+  let o = COPY_HEADER.length;
+  vectors.forEach((v, ord) => {
+    view.setInt16(o, 2);
+    view.setInt32(o + 2, 4);
+    view.setInt32(o + 6, ord);
+    view.setInt32(o + 10, 4 + 4 * v.length);
+    view.setUint16(o + 14, v.length);
+    view.setUint16(o + 16, 0);
+    o += 18;
+    for (let i = 0; i < v.length; i++, o += 4) view.setFloat32(o, v[i]);
+  });
+  view.setInt16(o, -1);
+  return bytes;
+}
+
+/** Parse binary COPY output of (id bigint, subject_id bigint, embedding vector) rows. */
+function parseCopyFaces(bytes: Uint8Array): MemoryFace[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (what: string): Error => new Error(`binary COPY output: ${what}`);
+  for (let i = 0; i < 11; i++) if (bytes[i] !== COPY_HEADER[i]) throw bad('no PGCOPY signature');
+  let o = 15;
+  o += 4 + view.getUint32(o);
+  const out: MemoryFace[] = [];
+  for (;;) {
+    const fields = view.getInt16(o);
+    o += 2;
+    if (fields === -1) return out;
+    if (fields !== 3) throw bad(`${fields} fields in a row, expected 3`);
+    if (view.getInt32(o) !== 8 || view.getInt32(o + 12) !== 8) throw bad('ids are not bigint');
+    const faceId = Number(view.getBigInt64(o + 4));
+    const subjectId = Number(view.getBigInt64(o + 16));
+    o += 24;
+    const len = view.getInt32(o);
+    const embedding = decodeVectorSend(bytes.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+    out.push({ faceId, subjectId, embedding });
   }
 }
 

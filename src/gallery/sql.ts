@@ -12,6 +12,13 @@ export interface SqlQueries {
   query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Several statements separated by semicolons, no parameters (migrations). */
   exec(text: string): Promise<void>;
+  /**
+   * `COPY … FROM STDIN` with `data` as its input (binary or text format, as the statement says). Only where the
+   * backend does it cheaply (PGlite); absent elsewhere, and callers then use plain INSERTs.
+   */
+  copyFrom?(copySql: string, data: Uint8Array<ArrayBuffer>): Promise<void>;
+  /** `COPY … TO STDOUT`: its output bytes. Only where the backend does it cheaply (PGlite), like copyFrom. */
+  copyTo?(copySql: string): Promise<Uint8Array>;
 }
 
 /** A database: queries, transactions, close. */

@@ -211,9 +211,13 @@ for (const backend of backends) {
       for (const i of [0, 4, 9]) {
         const probe = near(identities[i], 0.3, 500 + i);
         const exact = await store.search(probe, MODEL, { k: 3, mode: 'exact' });
-        const approx = await store.search(probe, MODEL, { k: 3 });
+        const approx = await store.search(probe, MODEL, { k: 3, mode: 'hnsw' });
         expect(approx.mode).toBe('hnsw');
         expect(approx.hits.map((x) => x.name)).toEqual(exact.hits.map((x) => x.name));
+        // 'auto' walks the index on a server; the embedded store scans its in-memory copy, exactly.
+        const auto = await store.search(probe, MODEL, { k: 3 });
+        expect(auto.mode).toBe(store.backend === 'server' ? 'hnsw' : 'exact');
+        expect(auto.hits.map((x) => x.name)).toEqual(exact.hits.map((x) => x.name));
       }
     });
 

@@ -1,16 +1,17 @@
 /**
- * `arcface gallery enrol|list|show|rename|remove|export|import` and `arcface identify`: the gallery from the
+ * `arcface gallery enrol|list|show|rename|remove|export|import|search` and `arcface identify`: the gallery from the
  * command line. Results go to stdout (text, or JSON with --json); messages and progress to stderr.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { integer, numberIn } from '../parse.js';
 import { createFacePipeline, type FacePipeline } from '../../face/pipeline.js';
-import { parseDetectorSpec, parseRecognizerSpec } from '../../face/zoo.js';
-import { enrolImages, identifyImage } from '../../gallery/enrol.js';
+import { loadRecognizer, parseDetectorSpec, parseRecognizerSpec } from '../../face/zoo.js';
+import { readEmbeddings } from '../../eval/embeddings-io.js';
+import { enrolImages, identifyEmbedding, identifyImage, recognizerId } from '../../gallery/enrol.js';
 import { GalleryError } from '../../gallery/errors.js';
 import { parseLines, recordToLine } from '../../gallery/jsonl.js';
 import { defaultGalleryDir, openGallery } from '../../gallery/open.js';
@@ -95,6 +96,55 @@ function subjectLine(s: Subject): string {
 
 function print(flags: DbFlags, json: unknown, text: string): void {
   console.log(flags.json ? JSON.stringify(json, null, 2) : text);
+}
+
+/**
+ * The embeddings of `--embedding FILE`: a JSON array of numbers, or an embeddings file (JSON lines or AFEMB1
+ * binary, src/eval/embeddings-io.ts), one search per row. Rows are L2-normalised here: cosine ranking does not
+ * depend on length, and other tools write unnormalised vectors.
+ */
+async function readQueryEmbeddings(file: string): Promise<{ label: string; embedding: Float32Array }[]> {
+  const text = await readFile(file).catch((err: unknown) => {
+    throw new GalleryError('bad-input', `cannot read --embedding ${file}: ${String(err)}`);
+  });
+  let rows: { label: string; embedding: Float32Array }[];
+  if (text.subarray(0, 1).toString() === '[') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text.toString('utf8'));
+    } catch (err) {
+      throw new GalleryError('bad-input', `--embedding ${file} is not valid JSON: ${String(err)}`);
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((x) => typeof x !== 'number')) {
+      throw new GalleryError('bad-input', `--embedding ${file}: expected a JSON array of numbers`);
+    }
+    rows = [{ label: file, embedding: Float32Array.from(parsed as number[]) }];
+  } else {
+    let set;
+    try {
+      set = await readEmbeddings(file);
+    } catch (err) {
+      throw new GalleryError(
+        'bad-input',
+        `--embedding ${file}: not a JSON array nor an embeddings file: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    rows = set.meta.map((m, i) => ({
+      label: m.path ?? m.label ?? `${file} row ${i + 1}`,
+      embedding: set.vectors.slice(i * set.dim, (i + 1) * set.dim),
+    }));
+    if (rows.length === 0) throw new GalleryError('bad-input', `--embedding ${file} holds no embeddings`);
+  }
+  for (const r of rows) {
+    let n = 0;
+    for (const x of r.embedding) n += x * x;
+    if (!Number.isFinite(n) || n === 0) {
+      throw new GalleryError('bad-embedding', `the embedding ${r.label} is zero or not finite`);
+    }
+    const s = 1 / Math.sqrt(n);
+    for (let i = 0; i < r.embedding.length; i++) r.embedding[i] *= s;
+  }
+  return rows;
 }
 
 /** Register `arcface gallery …` and `arcface identify` on the program. */
@@ -265,6 +315,85 @@ export function registerGalleryCommands(program: Command): void {
       print(flags, r, `imported ${r.subjects} people, ${r.faces} faces`);
     });
   });
+
+  withDb(
+    gallery
+      .command('search')
+      .description(
+        'who is this, from an embedding already computed: candidates with similarities and the open-set ' +
+          'decision, as `arcface identify`. Exit 0 known (every embedding), 1 unknown (any), 2 error',
+      )
+      .requiredOption(
+        '--embedding <file>',
+        'a JSON array of numbers, or an embeddings file (JSON lines or AFEMB1, as `arcface embed` writes; one search per row)',
+      )
+      .requiredOption(
+        '--recognizer <spec>',
+        'the recogniser that computed the embedding (faceapi:resnet34, human:…, onnx:PATH): it must be the gallery’s',
+      )
+      .option('--top <k>', 'candidates to show', integer(1), 5)
+      .option(
+        '--threshold <t>',
+        'accept at this cosine similarity (default: calibrated)',
+        numberIn(-1, 1, '[]'),
+      )
+      .option('--exact', 'compare with every face even where the HNSW index exists'),
+  ).action(
+    async (
+      flags: DbFlags & {
+        embedding: string;
+        recognizer: string;
+        top: number;
+        threshold?: number;
+        exact?: boolean;
+      },
+    ) => {
+      const queries = await readQueryEmbeddings(flags.embedding);
+      // Loaded for its id (a file's hash for onnx:), dimension and calibrated threshold; nothing is embedded.
+      const rec = await loadRecognizer(parseRecognizerSpec(flags.recognizer));
+      let id: string;
+      try {
+        id = await recognizerId(rec);
+      } finally {
+        await rec.dispose();
+      }
+      const threshold = flags.threshold ?? rec.threshold;
+      if (threshold === undefined) {
+        throw new GalleryError(
+          'bad-input',
+          `no calibrated threshold is known for ${rec.spec}: give one (--threshold T)`,
+        );
+      }
+      for (const q of queries) {
+        if (q.embedding.length !== rec.dim) {
+          throw new GalleryError(
+            'bad-embedding',
+            `the embedding ${q.label} has ${q.embedding.length} dimensions, but ${id} embeddings have ${rec.dim}: ` +
+              'was it computed by another model?',
+          );
+        }
+      }
+      await withStore(flags, async (store) => {
+        const results = [];
+        for (const q of queries) {
+          const r = await identifyEmbedding(store, q.embedding, id, threshold, {
+            k: flags.top,
+            mode: flags.exact ? 'exact' : 'auto',
+          });
+          results.push({ embedding: q.label, ...r });
+        }
+        const text = results.flatMap((r) => [
+          (queries.length > 1 ? `${r.embedding}: ` : '') +
+            (r.known
+              ? `${r.match?.name} (similarity ${r.match?.similarity.toFixed(4)} >= ${r.threshold})`
+              : `unknown (best similarity ${r.candidates[0]?.similarity.toFixed(4) ?? 'none: empty gallery'} < ${r.threshold})`),
+          ...r.candidates.map((c, i) => `  ${i + 1}. ${c.name}\t${c.similarity.toFixed(4)}`),
+        ]);
+        print(flags, queries.length === 1 ? results[0] : results, text.join('\n'));
+        process.exitCode = results.every((r) => r.known) ? 0 : 1;
+      });
+    },
+  );
 
   withModels(
     withDb(
