@@ -450,10 +450,14 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
           subject: v.subject,
         };
       }
+      // Both images are checked before either is queued: a job queued for a request that then fails would be
+      // dropped when the response closes, its rejection unheard.
+      const image1 = needImage(images, 'image1');
+      const image2 = needImage(images, 'image2');
       // Both sides go to the pool at once: with two idle workers they are embedded in parallel.
       const [a, b] = await Promise.all([
-        pool.embed(needImage(images, 'image1'), req.responseClosed),
-        pool.embed(needImage(images, 'image2'), req.responseClosed),
+        pool.embed(image1, req.responseClosed),
+        pool.embed(image2, req.responseClosed),
       ]);
       const similarity = cosine(a.embedding, b.embedding);
       return {
