@@ -114,7 +114,7 @@ export function registerClusterRoute(app: FastifyInstance, pool: InferencePool):
         throw new ProblemError('bad-request', `no threshold is known for ${m.recognizer}: pass ?threshold=T`);
       }
       const images = await readImages(req);
-      const settled = await Promise.allSettled(images.map((b) => pool.embed(b)));
+      const settled = await Promise.allSettled(images.map((b) => pool.embed(b, req.responseClosed)));
       const faces: (FaceEmbedding | null)[] = settled.map((s) => {
         if (s.status === 'fulfilled') return s.value;
         const err: unknown = s.reason;

@@ -233,7 +233,7 @@ export function registerGalleryRoutes(app: FastifyInstance, pool: InferencePool,
       const bytes = needImage(images, 'image');
       // Fail fast, before the inference, when the subject does not exist.
       await gallery(() => store.getSubject(req.params.id));
-      const e = await pool.embed(bytes);
+      const e = await pool.embed(bytes, req.responseClosed);
       const face = embeddedFace(e);
       const [stored] = await gallery(() =>
         store.addFaces(req.params.id, [
@@ -311,7 +311,7 @@ export function registerGalleryRoutes(app: FastifyInstance, pool: InferencePool,
     async (req) => {
       const threshold = thresholdFor(pool, req.query.threshold);
       const { images } = await readRequestImages(req, ['image']);
-      const e = await pool.embed(needImage(images, 'image'));
+      const e = await pool.embed(needImage(images, 'image'), req.responseClosed);
       const face = embeddedFace(e);
       const id = await gallery(() =>
         identifyEmbedding(store, e.embedding, pool.models.galleryId, threshold, { k: req.query.top }),

@@ -31,6 +31,16 @@ export interface InferencePoolOptions {
   readonly pipeline: WorkerPipelineOptions;
 }
 
+/**
+ * What became of a job: `done` / `failed` (ran, answered with a result or an error), `dropped` (taken off the
+ * queue before it ran: its request timed out or its client went away), `abandoned` (it ran, but its request had
+ * timed out or gone by the time it finished, so the result was thrown away).
+ */
+export type JobOutcome = 'done' | 'failed' | 'dropped' | 'abandoned';
+
+/** Outcome names, for metrics. */
+export const JOB_OUTCOMES: readonly JobOutcome[] = ['done', 'failed', 'dropped', 'abandoned'];
+
 interface Job {
   readonly id: number;
   readonly op: InferenceOp;
@@ -38,6 +48,8 @@ interface Job {
   readonly resolve: (r: InferenceResult) => void;
   readonly reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
   settled: boolean;
 }
 
@@ -57,6 +69,11 @@ function toProblem(e: WorkerError): Error {
   return new Error(`inference worker: ${e.name}: ${e.message}`);
 }
 
+/** The rejection of a job whose client went away (nobody reads it; it names the case in logs and metrics). */
+function clientClosed(): ProblemError {
+  return new ProblemError('client-closed', 'the client closed the connection before inference');
+}
+
 /** A pool of inference workers with a bounded queue. */
 export class InferencePool {
   private readonly slots: Slot[] = [];
@@ -66,6 +83,7 @@ export class InferencePool {
   private drainWaiters: (() => void)[] = [];
   private modelInfo: ModelInfo | null = null;
   private readonly code = workerBootstrap(import.meta.url, 'inference-worker');
+  private readonly outcomes: Record<JobOutcome, number> = { done: 0, failed: 0, dropped: 0, abandoned: 0 };
 
   private constructor(private readonly opts: InferencePoolOptions) {}
 
@@ -110,6 +128,11 @@ export class InferencePool {
     return this.slots.filter((s) => s.job !== null).length;
   }
 
+  /** Jobs by outcome since the pool started (a copy). */
+  get jobCounts(): Readonly<Record<JobOutcome, number>> {
+    return { ...this.outcomes };
+  }
+
   /** True until `close` (and while every worker is alive). */
   get ready(): boolean {
     return !this.closed && this.slots.length === this.opts.size;
@@ -117,20 +140,24 @@ export class InferencePool {
 
   /**
    * Detect faces in an encoded image.
-   * @throws ProblemError overloaded (503) when the queue is full, timeout (504), invalid-image / image-too-large
+   * @param signal aborted when the answer is no longer wanted (the client went away): a job still queued then is
+   *   dropped without running; a running one cannot be interrupted, its result is thrown away.
+   * @throws ProblemError overloaded (503) when the queue is full, timeout (504), invalid-image / image-too-large,
+   *   client-closed when `signal` aborts first
    */
-  async detect(image: Uint8Array): Promise<Detection> {
-    const r = await this.run('detect', image);
+  async detect(image: Uint8Array, signal?: AbortSignal): Promise<Detection> {
+    const r = await this.run('detect', image, signal);
     if (r.op !== 'detect') throw new Error('inference worker: unexpected reply');
     return r.detection;
   }
 
   /**
    * Embed the (largest) face of an encoded image.
+   * @param signal as for {@link detect}
    * @throws ProblemError no-face (422) besides the errors of {@link detect}
    */
-  async embed(image: Uint8Array): Promise<FaceEmbedding> {
-    const r = await this.run('embed', image);
+  async embed(image: Uint8Array, signal?: AbortSignal): Promise<FaceEmbedding> {
+    const r = await this.run('embed', image, signal);
     if (r.op !== 'embed') throw new Error('inference worker: unexpected reply');
     return r.embedding;
   }
@@ -152,8 +179,12 @@ export class InferencePool {
     this.notifyDrained();
   }
 
-  private run(op: InferenceOp, image: Uint8Array): Promise<InferenceResult> {
+  private run(op: InferenceOp, image: Uint8Array, signal?: AbortSignal): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(new ProblemError('shutting-down', 'the service is shutting down'));
+    if (signal?.aborted) {
+      this.outcomes.dropped++;
+      return Promise.reject(clientClosed());
+    }
     const idle = this.slots.find((s) => s.job === null);
     if (!idle && this.queue.length >= this.opts.maxQueue) {
       const retry = this.retryAfterSeconds();
@@ -169,20 +200,38 @@ export class InferencePool {
     return new Promise<InferenceResult>((resolve, reject) => {
       const job: Job = { id: ++this.nextId, op, image, resolve, reject, settled: false };
       if (this.opts.timeoutMs > 0) {
-        job.timer = setTimeout(() => {
-          const at = this.queue.indexOf(job);
-          if (at >= 0) this.queue.splice(at, 1);
-          // A running job cannot be interrupted inside ONNX Runtime: its result is dropped when it arrives.
-          this.settle(
-            job,
-            new ProblemError('timeout', `inference took longer than ${this.opts.timeoutMs} ms`),
-          );
-          this.notifyDrained();
-        }, this.opts.timeoutMs);
+        job.timer = setTimeout(
+          () =>
+            this.cancel(
+              job,
+              new ProblemError('timeout', `inference took longer than ${this.opts.timeoutMs} ms`),
+            ),
+          this.opts.timeoutMs,
+        );
+      }
+      if (signal) {
+        job.signal = signal;
+        job.onAbort = () => this.cancel(job, clientClosed());
+        signal.addEventListener('abort', job.onAbort, { once: true });
       }
       if (idle) this.dispatch(idle, job);
       else this.queue.push(job);
     });
+  }
+
+  /**
+   * A job's request timed out or its client went away: a queued job leaves the queue without running; a running
+   * one cannot be interrupted inside ONNX Runtime, so its result is thrown away when it arrives.
+   */
+  private cancel(job: Job, why: Error): void {
+    if (job.settled) return;
+    const at = this.queue.indexOf(job);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.outcomes.dropped++;
+    }
+    this.settle(job, why);
+    this.notifyDrained();
   }
 
   /** A rough wait for a place in the queue, in whole seconds (at least 1). */
@@ -201,6 +250,7 @@ export class InferencePool {
     if (job.settled) return;
     job.settled = true;
     if (job.timer) clearTimeout(job.timer);
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
     if (outcome instanceof Error) job.reject(outcome);
     else job.resolve(outcome);
   }
@@ -240,6 +290,7 @@ export class InferencePool {
           void worker.terminate();
         } else if (slot.job && slot.job.id === msg.id) {
           const job = slot.job;
+          this.outcomes[job.settled ? 'abandoned' : msg.kind === 'result' ? 'done' : 'failed']++;
           this.settle(job, msg.kind === 'result' ? msg.result : toProblem(msg.error));
           this.next(slot);
         }
@@ -260,7 +311,10 @@ export class InferencePool {
     const at = this.slots.indexOf(slot);
     if (at < 0) return;
     this.slots.splice(at, 1);
-    if (slot.job) this.settle(slot.job, err);
+    if (slot.job) {
+      if (!slot.job.settled) this.outcomes.failed++;
+      this.settle(slot.job, err);
+    }
     if (!this.closed) this.spawn().catch(() => undefined);
     this.notifyDrained();
   }

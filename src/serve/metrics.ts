@@ -10,6 +10,8 @@ export interface MetricsSources {
   queued(): number;
   /** Jobs running in inference workers. */
   running(): number;
+  /** Inference jobs so far by outcome (done, failed, dropped before running, abandoned after). */
+  jobs?: () => Readonly<Record<string, number>>;
   /** Faces in the gallery, or null when none is attached. */
   facesEnrolled?: () => Promise<number | null>;
 }
@@ -53,6 +55,22 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       this.set(sources.running());
     },
   });
+  if (sources.jobs) {
+    const jobs = sources.jobs;
+    new Counter({
+      name: 'arcface_inference_jobs_total',
+      help:
+        'Inference jobs by outcome: done, failed, dropped (left the queue unrun: timed out or client gone), ' +
+        'abandoned (ran after its request had timed out or gone)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        // The pool keeps the counts; the counter mirrors them at each scrape.
+        this.reset();
+        for (const [outcome, n] of Object.entries(jobs())) this.inc({ outcome }, n);
+      },
+    });
+  }
   if (sources.facesEnrolled) {
     const count = sources.facesEnrolled;
     new Gauge({

@@ -30,6 +30,8 @@ export const PROBLEM_TYPES = {
   'shutting-down': { status: 503, title: 'The service is shutting down' },
   'not-ready': { status: 503, title: 'The service is not ready' },
   'gallery-unavailable': { status: 503, title: 'The gallery database cannot be reached' },
+  // nginx's non-standard 499: never reaches the client (it has gone); it names the case in logs and metrics.
+  'client-closed': { status: 499, title: 'The client closed the connection before the answer' },
   timeout: { status: 504, title: 'The request took longer than the per-request time limit' },
   internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
