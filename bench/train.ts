@@ -33,7 +33,9 @@ import * as E from '../src/engine/index.js';
 import { presets } from '../src/heads/index.js';
 import type { BackboneSpec } from '../src/nn/index.js';
 import {
+  type CompiledStep,
   type TrainConfig,
+  type TrainState,
   buildArchitecture,
   compileStep,
   initOptimizerState,
@@ -60,6 +62,14 @@ const { values } = parseArgs({
     ab: { type: 'string' },
     /** A/B: rounds (each runs both variants once). */
     repeats: { type: 'string', default: '5' },
+    /**
+     * A/B: 'steps' alternates the two variants' steps inside one child process (both graphs compiled
+     * side by side; peak RSS is the pair's); 'process' gives every measurement its own child (each
+     * variant's own peak RSS, but a compile and warm-up per measurement).
+     */
+    'ab-mode': { type: 'string', default: 'steps' },
+    /** Internal (child): alternate the steps of these two variants (comma-separated). */
+    'ab-steps': { type: 'string' },
     /** Internal: run the engine for one backbone in this (child) process. */
     child: { type: 'string' },
     /** Internal (child): the engine variant. */
@@ -167,11 +177,53 @@ async function engine(name: BackboneSpec['name'], variant = 'default', stepOnly 
   return { step: stepMs, forward, loss, compileMs, nodes: step.nodeCount, peakMB };
 }
 
+/** What an in-process A/B child reports: each variant's step times in ms, and the pair's peak RSS. */
+interface StepsAB {
+  readonly steps: readonly (readonly number[])[];
+  readonly losses: readonly number[];
+  readonly peakMB: number;
+}
+
+/**
+ * Compile both variants' steps in this process and time them alternately (A B, B A, A B, ...), so
+ * that load from other jobs falls on both alike. Each variant trains its own copy of the state.
+ */
+async function engineSteps(name: BackboneSpec['name'], variants: readonly string[]): Promise<StepsAB> {
+  const config = benchConfig(name);
+  const x = normals(B * 3 * 112 * 112, 1);
+  const labels = BigInt64Array.from({ length: B }, (_, i) => BigInt((i * 37) % C));
+  const built: { step: CompiledStep; state: TrainState }[] = [];
+  for (const v of variants) {
+    const opts = variantOptions(v);
+    E.setLowerings({ ...E.DEFAULT_LOWERINGS, ...opts.lowering });
+    const { backbone, head } = buildArchitecture(config, SHAPE, C);
+    const { params, buffers } = initialTensors(backbone, head, 0);
+    const state = { params, buffers, state: initOptimizerState(config.optimizer, params) };
+    const step = await compileStep(
+      { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
+      { threads: THREADS, ...opts.runtime },
+    );
+    built.push({ step, state });
+  }
+  const losses = [NaN, NaN];
+  const once = async (k: number): Promise<number> => {
+    const t0 = performance.now();
+    losses[k] = (await built[k].step.run(built[k].state, { x, labels, lr: 1e-3, t: 1, seed: 0 })).loss;
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < WARMUP; i++) for (const k of [0, 1]) await once(k);
+  const steps: number[][] = [[], []];
+  for (let r = 0; r < Number(values.repeats); r++)
+    for (const k of r % 2 ? [1, 0] : [0, 1]) steps[k].push(await once(k));
+  return { steps, losses, peakMB: process.resourceUsage().maxRSS / 1024 };
+}
+
 /** Run the engine for one backbone in a fresh process. */
-function engineChild(name: string, variant?: string): Timing | string {
+function engineChild<T = Timing>(name: string, variant?: string, abSteps?: string): T | string {
   const self = fileURLToPath(import.meta.url);
   const flags = ['--child', name, '--batch', String(B), '--classes', String(C)];
   if (variant !== undefined) flags.push('--variant', variant, '--step-only');
+  if (abSteps !== undefined) flags.push('--ab-steps', abSteps, '--repeats', String(values.repeats));
   flags.push('--iters', String(ITERS), '--warmup', String(WARMUP), '--threads', String(THREADS));
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...flags], {
     encoding: 'utf8',
@@ -183,7 +235,7 @@ function engineChild(name: string, variant?: string): Timing | string {
       r.signal === 'SIGKILL' ? 'killed (out of memory?)' : (r.stderr || '').trim().split('\n').at(-1);
     return `failed: ${why}`;
   }
-  return JSON.parse(line.slice(7)) as Timing;
+  return JSON.parse(line.slice(7)) as T;
 }
 
 const TORCH_MODELS = String.raw`
@@ -393,6 +445,9 @@ function abRun(variants: readonly string[]): void {
   if (variants.length !== 2) throw new Error(`--ab takes two variants, comma-separated, got '${values.ab}'`);
   for (const v of variants) variantOptions(v); // fail before the first child on a typo
   const repeats = Number(values.repeats);
+  if (values['ab-mode'] === 'steps') return abSteps(variants, repeats);
+  if (values['ab-mode'] !== 'process')
+    throw new Error(`--ab-mode takes steps or process, got '${values['ab-mode']}'`);
   console.log(
     `A/B, batch ${B} at 112x112, ${C} classes, ${THREADS} threads; each measurement a fresh process ` +
       `(${WARMUP} warm-up + ${ITERS} timed steps), ${repeats} rounds interleaved A B / B A; load average at start ` +
@@ -437,7 +492,42 @@ function abRun(variants: readonly string[]): void {
   }
 }
 
-if (values.child) {
+/** The A/B with both variants' steps alternating in one child per model. */
+function abSteps(variants: readonly string[], repeats: number): void {
+  console.log(
+    `A/B, batch ${B} at 112x112, ${C} classes, ${THREADS} threads; both variants compiled in one fresh process ` +
+      `per model, ${WARMUP} warm-up step each, then ${repeats} rounds of one step each, alternating A B / B A; ` +
+      `load average at start ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+  );
+  for (const name of values.models.split(',')) {
+    const r = engineChild<StepsAB>(name, undefined, variants.join(','));
+    if (typeof r === 'string') {
+      console.log(`${name}: ${r}\n`);
+      continue;
+    }
+    console.log(`${name} (peak RSS of the pair: ${fmt(r.peakMB)} MB):`);
+    console.log('| variant | ms/step median | min-max | steps | last loss |');
+    console.log('| --- | --- | --- | --- | --- |');
+    r.steps.forEach((ts, k) => {
+      const ms = spread(ts);
+      console.log(
+        `| ${'AB'[k]}: ${variants[k]} | ${fmt(ms.median)} | ${fmt(ms.min)}-${fmt(ms.max)} | ${ts.length} | ${r.losses[k].toFixed(4)} |`,
+      );
+    });
+    const per = spread(r.steps[1].map((b, i) => b / r.steps[0][i]));
+    const med = spread(r.steps[1]).median / spread(r.steps[0]).median;
+    console.log(
+      `\nB/A ms/step ${med.toFixed(3)} (ratio of medians; per round ${per.min.toFixed(3)}-${per.max.toFixed(3)}, median ${per.median.toFixed(3)})\n`,
+    );
+  }
+}
+
+if (values.child && values['ab-steps']) {
+  const r = await engineSteps(values.child as BackboneSpec['name'], values['ab-steps'].split(','));
+  console.log(`RESULT ${JSON.stringify(r)}`);
+} else if (values.child) {
   const t = await engine(values.child as BackboneSpec['name'], values.variant, values['step-only']);
   console.log(`RESULT ${JSON.stringify(t)}`);
 } else if (values.ab !== undefined) {
