@@ -11,7 +11,7 @@
  *
  * --ab compares two engine variants on whole training steps: a variant is a lowering choice
  * (src/engine/lowering.ts, fields joined by '+', e.g. 'prelu=min+bn=affine'), 'arena=off' (ONNX
- * Runtime's CPU arena), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
+ * Runtime's CPU arena), 'spin=off' (its intra-op threads' spinning), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
  * process, in the order A B, B A, A B, ... for --repeats rounds, so that a machine whose load drifts
  * (other jobs on the same cores) shifts both variants alike; the table gives each variant's median
  * and min-max of ms/step and of peak RSS, and B/A as the ratio of medians with the min-max of the
@@ -132,13 +132,18 @@ function benchConfig(name: BackboneSpec['name']): TrainConfig {
 /** A variant's lowering choice and runtime options; throws on an unknown field. */
 function variantOptions(variant: string): { lowering: Partial<E.Lowerings>; runtime: E.RuntimeOptions } {
   const fields = variant === 'default' ? [] : variant.split('+');
-  const arena = fields.find((f) => f.startsWith('arena='));
-  if (arena && arena !== 'arena=off' && arena !== 'arena=on')
-    throw new Error(`variant '${variant}': arena takes on or off`);
-  return {
-    lowering: E.parseLowerings(fields.filter((f) => f !== arena).join('+')),
-    runtime: arena ? { enableCpuMemArena: arena === 'arena=on' } : {},
-  };
+  // Runtime switches: ONNX Runtime's CPU arena and its intra-op thread spinning.
+  const runtime: { enableCpuMemArena?: boolean; spinning?: boolean } = {};
+  const lowering: string[] = [];
+  for (const f of fields) {
+    const [key, value] = f.split('=');
+    if (key !== 'arena' && key !== 'spin') lowering.push(f);
+    else if (value !== 'on' && value !== 'off')
+      throw new Error(`variant '${variant}': ${key} takes on or off`);
+    else if (key === 'arena') runtime.enableCpuMemArena = value === 'on';
+    else runtime.spinning = value === 'on';
+  }
+  return { lowering: E.parseLowerings(lowering.join('+')), runtime };
 }
 
 async function engine(name: BackboneSpec['name'], variant = 'default', stepOnly = false): Promise<Timing> {
