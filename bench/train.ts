@@ -7,6 +7,15 @@
  *
  *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
  *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20]   (where the step's time goes)
+ *   npm run bench:train -- --ab default,prelu=min [--models mobilefacenet --repeats 5]   (A/B of two variants)
+ *
+ * --ab compares two engine variants on whole training steps: a variant is a lowering choice
+ * (src/engine/lowering.ts, fields joined by '+', e.g. 'prelu=min+bn=affine'), 'arena=off' (ONNX
+ * Runtime's CPU arena), 'spin=off' (its intra-op threads' spinning), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
+ * process, in the order A B, B A, A B, ... for --repeats rounds, so that a machine whose load drifts
+ * (other jobs on the same cores) shifts both variants alike; the table gives each variant's median
+ * and min-max of ms/step and of peak RSS, and B/A as the ratio of medians with the min-max of the
+ * per-round ratios. Only the step is timed there (no forward-only pass, no PyTorch).
  *
  * Each measurement runs in a fresh child process, so "peak MB" is that process's RSS high-water
  * mark and one model's memory never counts against the next. An engine step includes what
@@ -17,13 +26,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as E from '../src/engine/index.js';
 import { presets } from '../src/heads/index.js';
 import type { BackboneSpec } from '../src/nn/index.js';
 import {
+  type CompiledStep,
   type TrainConfig,
+  type TrainState,
   buildArchitecture,
   compileStep,
   initOptimizerState,
@@ -46,8 +58,24 @@ const { values } = parseArgs({
     'by-node': { type: 'boolean', default: false },
     /** With --profile: how many groups to print. */
     top: { type: 'string', default: '20' },
+    /** A/B: two engine variants, comma-separated (see the header). */
+    ab: { type: 'string' },
+    /** A/B: rounds (each runs both variants once). */
+    repeats: { type: 'string', default: '5' },
+    /**
+     * A/B: 'steps' alternates the two variants' steps inside one child process (both graphs compiled
+     * side by side; peak RSS is the pair's); 'process' gives every measurement its own child (each
+     * variant's own peak RSS, but a compile and warm-up per measurement).
+     */
+    'ab-mode': { type: 'string', default: 'steps' },
+    /** Internal (child): alternate the steps of these two variants (comma-separated). */
+    'ab-steps': { type: 'string' },
     /** Internal: run the engine for one backbone in this (child) process. */
     child: { type: 'string' },
+    /** Internal (child): the engine variant. */
+    variant: { type: 'string', default: 'default' },
+    /** Internal (child): time the step only, not the forward pass. */
+    'step-only': { type: 'boolean', default: false },
   },
 });
 
@@ -101,7 +129,26 @@ function benchConfig(name: BackboneSpec['name']): TrainConfig {
   };
 }
 
-async function engine(name: BackboneSpec['name']): Promise<Timing> {
+/** A variant's lowering choice and runtime options; throws on an unknown field. */
+function variantOptions(variant: string): { lowering: Partial<E.Lowerings>; runtime: E.RuntimeOptions } {
+  const fields = variant === 'default' ? [] : variant.split('+');
+  // Runtime switches: ONNX Runtime's CPU arena and its intra-op thread spinning.
+  const runtime: { enableCpuMemArena?: boolean; spinning?: boolean } = {};
+  const lowering: string[] = [];
+  for (const f of fields) {
+    const [key, value] = f.split('=');
+    if (key !== 'arena' && key !== 'spin') lowering.push(f);
+    else if (value !== 'on' && value !== 'off')
+      throw new Error(`variant '${variant}': ${key} takes on or off`);
+    else if (key === 'arena') runtime.enableCpuMemArena = value === 'on';
+    else runtime.spinning = value === 'on';
+  }
+  return { lowering: E.parseLowerings(lowering.join('+')), runtime };
+}
+
+async function engine(name: BackboneSpec['name'], variant = 'default', stepOnly = false): Promise<Timing> {
+  const opts = variantOptions(variant);
+  E.setLowerings(opts.lowering);
   const config = benchConfig(name);
   const { backbone, head } = buildArchitecture(config, SHAPE, C);
   const { params, buffers } = initialTensors(backbone, head, 0);
@@ -112,7 +159,7 @@ async function engine(name: BackboneSpec['name']): Promise<Timing> {
   const t0 = performance.now();
   const step = await compileStep(
     { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
-    { threads: THREADS },
+    { threads: THREADS, ...opts.runtime },
   );
   const compileMs = performance.now() - t0;
   let loss = NaN;
@@ -124,6 +171,7 @@ async function engine(name: BackboneSpec['name']): Promise<Timing> {
   // only goes back when it is garbage-collected, so measuring the forward pass first counted its
   // buffers against the step.
   const peakMB = process.resourceUsage().maxRSS / 1024;
+  if (stepOnly) return { step: stepMs, forward: NaN, loss, compileMs, nodes: step.nodeCount, peakMB };
 
   const fw = backbone.forward(E.input('x', [B, ...SHAPE]), 'train');
   const fwd = await E.Program.compile({ outputs: { y: fw.y } }, { threads: THREADS, checkFinite: false });
@@ -134,10 +182,53 @@ async function engine(name: BackboneSpec['name']): Promise<Timing> {
   return { step: stepMs, forward, loss, compileMs, nodes: step.nodeCount, peakMB };
 }
 
+/** What an in-process A/B child reports: each variant's step times in ms, and the pair's peak RSS. */
+interface StepsAB {
+  readonly steps: readonly (readonly number[])[];
+  readonly losses: readonly number[];
+  readonly peakMB: number;
+}
+
+/**
+ * Compile both variants' steps in this process and time them alternately (A B, B A, A B, ...), so
+ * that load from other jobs falls on both alike. Each variant trains its own copy of the state.
+ */
+async function engineSteps(name: BackboneSpec['name'], variants: readonly string[]): Promise<StepsAB> {
+  const config = benchConfig(name);
+  const x = normals(B * 3 * 112 * 112, 1);
+  const labels = BigInt64Array.from({ length: B }, (_, i) => BigInt((i * 37) % C));
+  const built: { step: CompiledStep; state: TrainState }[] = [];
+  for (const v of variants) {
+    const opts = variantOptions(v);
+    E.setLowerings({ ...E.DEFAULT_LOWERINGS, ...opts.lowering });
+    const { backbone, head } = buildArchitecture(config, SHAPE, C);
+    const { params, buffers } = initialTensors(backbone, head, 0);
+    const state = { params, buffers, state: initOptimizerState(config.optimizer, params) };
+    const step = await compileStep(
+      { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
+      { threads: THREADS, ...opts.runtime },
+    );
+    built.push({ step, state });
+  }
+  const losses = [NaN, NaN];
+  const once = async (k: number): Promise<number> => {
+    const t0 = performance.now();
+    losses[k] = (await built[k].step.run(built[k].state, { x, labels, lr: 1e-3, t: 1, seed: 0 })).loss;
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < WARMUP; i++) for (const k of [0, 1]) await once(k);
+  const steps: number[][] = [[], []];
+  for (let r = 0; r < Number(values.repeats); r++)
+    for (const k of r % 2 ? [1, 0] : [0, 1]) steps[k].push(await once(k));
+  return { steps, losses, peakMB: process.resourceUsage().maxRSS / 1024 };
+}
+
 /** Run the engine for one backbone in a fresh process. */
-function engineChild(name: string): Timing | string {
+function engineChild<T = Timing>(name: string, variant?: string, abSteps?: string): T | string {
   const self = fileURLToPath(import.meta.url);
   const flags = ['--child', name, '--batch', String(B), '--classes', String(C)];
+  if (variant !== undefined) flags.push('--variant', variant, '--step-only');
+  if (abSteps !== undefined) flags.push('--ab-steps', abSteps, '--repeats', String(values.repeats));
   flags.push('--iters', String(ITERS), '--warmup', String(WARMUP), '--threads', String(THREADS));
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...flags], {
     encoding: 'utf8',
@@ -149,7 +240,7 @@ function engineChild(name: string): Timing | string {
       r.signal === 'SIGKILL' ? 'killed (out of memory?)' : (r.stderr || '').trim().split('\n').at(-1);
     return `failed: ${why}`;
   }
-  return JSON.parse(line.slice(7)) as Timing;
+  return JSON.parse(line.slice(7)) as T;
 }
 
 const TORCH_MODELS = String.raw`
@@ -347,8 +438,105 @@ async function profileStep(name: BackboneSpec['name']): Promise<void> {
 const fmt = (v: number): string => v.toFixed(0);
 const ips = (ms: number): string => ((B * 1000) / ms).toFixed(1);
 
-if (values.child) {
-  console.log(`RESULT ${JSON.stringify(await engine(values.child as BackboneSpec['name']))}`);
+/** Median and range of a sample. */
+function spread(v: readonly number[]): { median: number; min: number; max: number } {
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s.at(-1)! };
+}
+
+/** Interleaved A/B of two engine variants on whole steps, one fresh child per measurement. */
+function abRun(variants: readonly string[]): void {
+  if (variants.length !== 2) throw new Error(`--ab takes two variants, comma-separated, got '${values.ab}'`);
+  for (const v of variants) variantOptions(v); // fail before the first child on a typo
+  const repeats = Number(values.repeats);
+  if (values['ab-mode'] === 'steps') return abSteps(variants, repeats);
+  if (values['ab-mode'] !== 'process')
+    throw new Error(`--ab-mode takes steps or process, got '${values['ab-mode']}'`);
+  console.log(
+    `A/B, batch ${B} at 112x112, ${C} classes, ${THREADS} threads; each measurement a fresh process ` +
+      `(${WARMUP} warm-up + ${ITERS} timed steps), ${repeats} rounds interleaved A B / B A; load average at start ` +
+      `${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+  );
+  for (const name of values.models.split(',')) {
+    const runs: Timing[][] = [[], []];
+    const failures: string[] = [];
+    for (let r = 0; r < repeats; r++) {
+      for (const k of r % 2 ? [1, 0] : [0, 1]) {
+        const t = engineChild(name, variants[k]);
+        if (typeof t === 'string') failures.push(`${variants[k]} round ${r + 1}: ${t}`);
+        else runs[k].push(t);
+        console.error(
+          `  ${name} round ${r + 1} ${variants[k]}: ${typeof t === 'string' ? t : `${fmt(t.step)} ms/step, ${fmt(t.peakMB)} MB, loss ${t.loss.toFixed(4)}`}`,
+        );
+      }
+    }
+    console.log(`${name}:`);
+    console.log('| variant | ms/step median | min-max | peak MB median | min-max | runs |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    runs.forEach((rs, k) => {
+      const ms = spread(rs.map((t) => t.step));
+      const mb = spread(rs.map((t) => t.peakMB));
+      console.log(
+        `| ${'AB'[k]}: ${variants[k]} | ${fmt(ms.median)} | ${fmt(ms.min)}-${fmt(ms.max)} | ${fmt(mb.median)} | ${fmt(mb.min)}-${fmt(mb.max)} | ${rs.length} |`,
+      );
+    });
+    const n = Math.min(runs[0].length, runs[1].length);
+    if (n > 0) {
+      const ratio = (f: (t: Timing) => number): string => {
+        const per = spread(Array.from({ length: n }, (_, i) => f(runs[1][i]) / f(runs[0][i])));
+        const med = spread(runs[1].map(f)).median / spread(runs[0].map(f)).median;
+        return `${med.toFixed(3)} (per round ${per.min.toFixed(3)}-${per.max.toFixed(3)})`;
+      };
+      console.log(`\nB/A ms/step ${ratio((t) => t.step)}; B/A peak MB ${ratio((t) => t.peakMB)}`);
+    }
+    if (failures.length) console.log(`failed: ${failures.join('; ')}`);
+    console.log('');
+  }
+}
+
+/** The A/B with both variants' steps alternating in one child per model. */
+function abSteps(variants: readonly string[], repeats: number): void {
+  console.log(
+    `A/B, batch ${B} at 112x112, ${C} classes, ${THREADS} threads; both variants compiled in one fresh process ` +
+      `per model, ${WARMUP} warm-up step each, then ${repeats} rounds of one step each, alternating A B / B A; ` +
+      `load average at start ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+  );
+  for (const name of values.models.split(',')) {
+    const r = engineChild<StepsAB>(name, undefined, variants.join(','));
+    if (typeof r === 'string') {
+      console.log(`${name}: ${r}\n`);
+      continue;
+    }
+    console.log(`${name} (peak RSS of the pair: ${fmt(r.peakMB)} MB):`);
+    console.log('| variant | ms/step median | min-max | steps | last loss |');
+    console.log('| --- | --- | --- | --- | --- |');
+    r.steps.forEach((ts, k) => {
+      const ms = spread(ts);
+      console.log(
+        `| ${'AB'[k]}: ${variants[k]} | ${fmt(ms.median)} | ${fmt(ms.min)}-${fmt(ms.max)} | ${ts.length} | ${r.losses[k].toFixed(4)} |`,
+      );
+    });
+    const per = spread(r.steps[1].map((b, i) => b / r.steps[0][i]));
+    const med = spread(r.steps[1]).median / spread(r.steps[0]).median;
+    console.log(
+      `\nB/A ms/step ${med.toFixed(3)} (ratio of medians; per round ${per.min.toFixed(3)}-${per.max.toFixed(3)}, median ${per.median.toFixed(3)})\n`,
+    );
+  }
+}
+
+if (values.child && values['ab-steps']) {
+  const r = await engineSteps(values.child as BackboneSpec['name'], values['ab-steps'].split(','));
+  console.log(`RESULT ${JSON.stringify(r)}`);
+} else if (values.child) {
+  const t = await engine(values.child as BackboneSpec['name'], values.variant, values['step-only']);
+  console.log(`RESULT ${JSON.stringify(t)}`);
+} else if (values.ab !== undefined) {
+  abRun(values.ab.split(','));
 } else if (values.profile) {
   for (const name of values.models.split(',')) await profileStep(name as BackboneSpec['name']);
 } else {

@@ -19,6 +19,7 @@ export * from './ops/norm.js';
 export * from './ops/activation.js';
 export * from './ops/dropout.js';
 export { grad } from './grad.js';
+export { DEFAULT_LOWERINGS, type Lowerings, lowerings, parseLowerings, setLowerings } from './lowering.js';
 export { lower, OPSET, type GraphSpec, type LoweredGraph, type ValueSpec } from './onnx.js';
 export {
   Program,

@@ -9,6 +9,7 @@
 import { isFloat } from '../dtype.js';
 import { type OpDef, ShapeError, apply, apply1 } from '../op.js';
 import type { Tensor } from '../tensor.js';
+import { lowerings } from '../lowering.js';
 import { add, div, mul, neg, sqrt, sub } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { fill, reshape } from './shape.js';
@@ -95,7 +96,17 @@ const BatchNormTrainOp: OpDef<BnAttrs> = {
     e.node('ReduceMean', [xs], [keep], { axes: { ints: axes }, keepdims: { i: 1 } });
     e.node('Reshape', [keep, e.int64s([x.shape[1]])], [mean]);
     // Two passes (centre, then square) keep the variance accurate when |mean| >> std.
-    e.node('Sub', [xs, keep], [centred]);
+    if (lowerings().bn === 'affine') {
+      // Centre with the per-channel affine kernel (x * 1 - mean) rather than a broadcast Sub.
+      const c = x.shape[1];
+      const [zeros, ones, negMean] = ['zeros', 'ones', 'negmean'].map((h) => e.tmp(h));
+      e.node('Expand', [e.scalar(0, x.dtype), e.int64s([c])], [zeros]);
+      e.node('Expand', [e.scalar(1, x.dtype), e.int64s([c])], [ones]);
+      e.node('Neg', [mean], [negMean]);
+      e.node('BatchNormalization', [xs, ones, negMean, zeros, ones], [centred], { epsilon: { f: 0 } });
+    } else {
+      e.node('Sub', [xs, keep], [centred]);
+    }
     const ss = e.tmp('ss');
     e.node('ReduceSumSquare', [centred], [ss], { axes: { ints: axes }, keepdims: { i: 0 } });
     e.node('Div', [ss, e.scalar(perChannelCount(x), x.dtype)], [variance]);
@@ -120,7 +131,10 @@ const BatchNormTrainOp: OpDef<BnAttrs> = {
         fill([c], 0, x.dtype);
       const bd = terms([sgd && neg(div(mul(mul(a, mul(rstd, rstd)), sgd), m)), gvar && div(mul(gvar, 2), m)]);
       const cd = terms([sg && neg(div(mul(a, sg), m)), gmean && div(gmean, m)]);
-      dx = gy ? add(channelAffine(gy, a, cd), mul(d, bcast(bd, x))) : channelAffine(d, bd, cd);
+      if (!gy) dx = channelAffine(d, bd, cd);
+      else if (lowerings().bn === 'affine')
+        dx = add(channelAffine(gy, a, cd), channelAffine(d, bd, fill([c], 0, x.dtype)));
+      else dx = add(channelAffine(gy, a, cd), mul(d, bcast(bd, x)));
     }
     return [dx, ng && sgd ? mul(sgd, rstd) : null, nb ? sg : null];
   },

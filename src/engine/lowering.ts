@@ -1,0 +1,75 @@
+/**
+ * Alternative ONNX lowerings of the hot training ops (PReLU, train-mode BatchNorm), chosen per
+ * process. Both forms of each op compute the same values and gradients; they differ in how many
+ * passes over the large early feature maps ONNX Runtime makes. The switch exists so that
+ * bench/train.ts --ab can compare whole training steps in interleaved child processes: the
+ * defaults are the forms that won those runs (docs/TRAINING-SPEED.md), the others are kept to
+ * re-check the choice on other machines. Emit rules and VJPs read the choice when a graph is
+ * built and lowered, so set it before building.
+ */
+
+/** The lowering of each switchable op. */
+export interface Lowerings {
+  /**
+   * 'where': Where(x > 0, x, slope·x), backward Where(x > 0, g, slope·g).
+   * 'min': x + (slope − 1)·min(x, 0), backward g·mask with mask = Where(x > 0, 1, slope) built from
+   * the [C] slope (a bool read and a broadcast write instead of two full-size float reads).
+   */
+  readonly prelu: 'where' | 'min';
+  /**
+   * Both keep d = x − mean for the backward pass, dx = a·g + b·d + c per channel (ops/norm.ts).
+   * 'centred': d by a broadcast Sub of the [1, C, 1, 1] mean, b·d by a broadcast Mul.
+   * 'affine': both by ONNX Runtime's per-channel BatchNormalization kernel (mean 0, variance 1,
+   * epsilon 0, i.e. x·scale + bias), which runs per channel plane instead of broadcasting.
+   */
+  readonly bn: 'centred' | 'affine';
+}
+
+/**
+ * The forms used unless a bench switches them. MobileFaceNet whole steps, batch 32, 6 interleaved
+ * rounds on a 2-core machine at load average ~25 (docs/TRAINING-SPEED.md): bn 'affine' against
+ * 'centred' 0.90 (ratio of medians; per-round ratios 0.82-1.21, median 0.90), kept; prelu 'min'
+ * against 'where' 1.02 (per round 0.81-1.32, median 0.90), not kept.
+ */
+export const DEFAULT_LOWERINGS: Lowerings = { prelu: 'where', bn: 'affine' };
+
+let current: Lowerings = DEFAULT_LOWERINGS;
+
+/** The lowerings in force for graphs built from now on. */
+export function lowerings(): Lowerings {
+  return current;
+}
+
+/**
+ * Switch lowerings for graphs built from now on (missing fields keep their current value).
+ * @returns the previous choice, to restore
+ */
+export function setLowerings(choice: Partial<Lowerings>): Lowerings {
+  const previous = current;
+  current = { ...current, ...choice };
+  return previous;
+}
+
+const CHOICES: { readonly [K in keyof Lowerings]: readonly Lowerings[K][] } = {
+  prelu: ['where', 'min'],
+  bn: ['centred', 'affine'],
+};
+
+/**
+ * Parse 'prelu=min+bn=affine' (fields joined by '+'; 'default' or '' for none) into a partial choice.
+ * @throws an Error naming the bad field or value and the accepted ones
+ */
+export function parseLowerings(spec: string): Partial<Lowerings> {
+  const out: Record<string, string> = {};
+  if (spec === '' || spec === 'default') return out;
+  for (const field of spec.split('+')) {
+    const [key, value] = field.split('=');
+    const allowed = (CHOICES as Record<string, readonly string[] | undefined>)[key];
+    if (!allowed)
+      throw new Error(`lowering '${field}': unknown op '${key}' (known: ${Object.keys(CHOICES).join(', ')})`);
+    if (!allowed.includes(value))
+      throw new Error(`lowering '${field}': ${key} takes ${allowed.join(' or ')}, got '${value ?? ''}'`);
+    out[key] = value;
+  }
+  return out as Partial<Lowerings>;
+}
