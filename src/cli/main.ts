@@ -9,6 +9,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerWebCommand } from './commands/web.js';
 import { registerCalibrateCommand } from './commands/calibrate.js';
+import { registerPrepareCommand } from './commands/prepare.js';
 
 export function buildProgram(): Command {
   const program = new Command('arcface')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerClusterCommand(program);
   registerWebCommand(program);
   registerCalibrateCommand(program);
+  registerPrepareCommand(program);
   return program;
 }
 

@@ -3,6 +3,7 @@
  * a worker thread (batch-worker.ts) or, with no workers, on the main thread: same code, same bytes.
  */
 import { threadId } from 'node:worker_threads';
+import { type SampleAugment, writeAugmentedSample } from './augment.js';
 import { emptyBatch } from './batching.js';
 import { type SampleSpec, decodeSample, reasonOf, sampleSize, writeSample } from './image-sample.js';
 
@@ -13,6 +14,8 @@ export interface PrepareRow {
   readonly slot: number;
   readonly label: number;
   readonly flip: boolean;
+  /** Crop and colour jitter for this row (training augmentation); absent: none. */
+  readonly aug?: SampleAugment;
 }
 
 export interface BatchRequest {
@@ -102,7 +105,8 @@ export async function prepareBatch(
       failed.push({ slot: row.slot, path: row.path, reason: reasonOf(res.reason) });
       return;
     }
-    writeSample(res.value, out.x, count * size, spec, row.flip);
+    if (row.aug) writeAugmentedSample(res.value, out.x, count * size, spec, row.flip, row.aug);
+    else writeSample(res.value, out.x, count * size, spec, row.flip);
     out.labels[count] = BigInt(row.label);
     count++;
   });

@@ -14,6 +14,7 @@ import {
   fillCache,
   prepareBatch,
 } from './batch-prepare.js';
+import { type Augmentation, augments, checkAugmentation, drawAugments } from './augment.js';
 import { planEpoch } from './batching.js';
 import type { Batch, BatchOptions, Dataset } from './dataset.js';
 import { type SampleSpec, reasonOf, sampleSize } from './image-sample.js';
@@ -43,6 +44,11 @@ export interface FolderDatasetOptions {
   readonly std?: number | readonly number[];
   /** Chance of a horizontal flip per sample when a batch asks for augmentation (default 0.5). */
   readonly flipProbability?: number;
+  /**
+   * Random crop and colour jitter applied, with the flip, when a batch asks for augmentation (default:
+   * none, only the flip). Drawn per sample from (seed, epoch): see augment.ts.
+   */
+  readonly augmentation?: Augmentation;
   /** Worker threads preparing batches; 0 prepares them on the main thread (default 1). */
   readonly workers?: number;
   /** Batches prepared ahead of the one being consumed (default 2). */
@@ -77,6 +83,7 @@ interface Store {
   readonly pool: WorkerPool | null;
   readonly prefetch: number;
   readonly flipProbability: number;
+  readonly augmentation: Augmentation | undefined;
   /** Skipped files by cache slot, in the order found. */
   readonly skipped: Map<number, SkippedFile>;
 }
@@ -118,6 +125,7 @@ export class FolderDataset implements Dataset {
   static async open(root: string, opts: FolderDatasetOptions = {}): Promise<FolderDataset> {
     const abs = resolve(root);
     const spec = sampleSpec(opts);
+    if (opts.augmentation) checkAugmentation(opts.augmentation);
     const skipped = new Map<number, SkippedFile>();
     const { classNames, samples, unlisted } = await listFolders(abs, opts.extensions ?? IMAGE_EXTENSIONS);
     if (samples.length === 0) {
@@ -136,6 +144,7 @@ export class FolderDataset implements Dataset {
       pool,
       prefetch: Math.max(0, Math.floor(opts.prefetch ?? 2)),
       flipProbability: opts.flipProbability ?? 0.5,
+      augmentation: augments(opts.augmentation) ? opts.augmentation : undefined,
       skipped,
     };
     // Unlisted files get negative keys: they have no slot, only a place in the report.
@@ -184,11 +193,17 @@ export class FolderDataset implements Dataset {
     const flips = opts.augment
       ? flipMask(this.size, opts.seed, opts.epoch, this.store.flipProbability)
       : null;
+    const { augmentation, spec } = this.store;
+    const augs =
+      opts.augment && augmentation
+        ? drawAugments(this.size, opts.seed, opts.epoch, augmentation, spec.height, spec.width)
+        : null;
     const request = (k: number): BatchRequest => ({
       batchSize: opts.batchSize,
       rows: Array.from(plan[k], (i, r) => {
         const s = this.samples[i];
-        return { path: s.path, slot: s.slot, label: s.label, flip: flips?.[k * opts.batchSize + r] === 1 };
+        const at = k * opts.batchSize + r;
+        return { path: s.path, slot: s.slot, label: s.label, flip: flips?.[at] === 1, aug: augs?.[at] };
       }),
     });
     const queue: Promise<PreparedBatch>[] = [];

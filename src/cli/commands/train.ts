@@ -52,6 +52,8 @@ interface TrainFlags {
   valFraction?: number;
   size?: number;
   augment: boolean;
+  cropScale: number;
+  jitter: number;
   workers: number;
   threads?: number;
   quiet: boolean;
@@ -86,7 +88,12 @@ async function openData(
     return { train: tr, heldOut, close: async () => undefined };
   }
   // Decode every file up front, so unreadable files and classes left empty are reported at the start.
-  const ds = await FolderDataset.open(f.data, { size: sampleSize, workers: f.workers, validate: true });
+  const ds = await FolderDataset.open(f.data, {
+    size: sampleSize,
+    workers: f.workers,
+    validate: true,
+    augmentation: { cropScale: f.cropScale, brightness: f.jitter, contrast: f.jitter, saturation: f.jitter },
+  });
   return { train: ds, close: () => ds.close() };
 }
 
@@ -386,7 +393,19 @@ export function registerTrainCommands(program: Command): void {
       'folder data: image side in pixels (default 112; 28 for small-cnn and mlp)',
       int(1),
     )
-    .option('--augment', 'random horizontal flips', false)
+    .option('--augment', 'random horizontal flips (and --crop-scale, --jitter when given)', false)
+    .option(
+      '--crop-scale <x>',
+      'with --augment, folder data: random square crops of [x, 1] of the side, resized back (1: off)',
+      numberIn(0, 1, '(]'),
+      1,
+    )
+    .option(
+      '--jitter <x>',
+      'with --augment, folder data: brightness/contrast/saturation factors in [1-x, 1+x] (0: off)',
+      numberIn(0, 1, '[)'),
+      0,
+    )
     .option('--workers <n>', 'folder data: decoding worker threads', int(0), 1)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', threadCount)
     .option('--quiet', 'no progress bar', false)
