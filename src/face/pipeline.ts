@@ -348,6 +348,15 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
           throw err;
         })
       : undefined;
+  // Loaded models (the web page's) come without a mesh unless one is asked for by name.
+  const landmarkSource = opts.landmarks ?? (opts.models ? 'detector' : DEFAULT_LANDMARKS);
+  const mesh =
+    recognizer && landmarkSource !== 'detector'
+      ? await loadMeshLandmarker(landmarkSource, { threads }).catch(async (err: unknown) => {
+          await Promise.all([detector.dispose(), recognizer.dispose()]);
+          throw err;
+        })
+      : undefined;
   const select = opts.select ?? 'largest';
   const noFace: NoFacePolicy | undefined =
     opts.noFace ?? (opts.fallback === undefined ? undefined : opts.fallback ? 'whole-image' : 'error');
