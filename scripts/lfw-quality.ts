@@ -10,7 +10,9 @@
  *
  * Options: --lfw DIR (default ../shared/data/lfw), --threshold T (default: the one the quality file names),
  * --by score|size|sharpness|yaw|pitch|detector (what to bin on: the combined score, or one factor; default score),
- * --markdown (print the table as Markdown).
+ * --raw (with --by a measure: bin on its raw value, not its clipped factor, whose ties at 1 make equal-count bins
+ * arbitrary; yaw and pitch by minus their absolute value, so that low is bad throughout), --markdown (print the
+ * table as Markdown).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
     threshold: { type: 'string' },
     by: { type: 'string', default: 'score' },
     markdown: { type: 'boolean', default: false },
+    raw: { type: 'boolean', default: false },
   },
 });
 if (!args.embeddings || !args.quality)
@@ -42,12 +45,24 @@ const pairsFile = join(args.lfw, 'pairs.txt');
 const list = parsePairs(await readFile(pairsFile, 'utf8'), pairsFile);
 const { paths, indexA, indexB } = pairImages(list);
 
-const set = await readEmbeddings(args.embeddings);
-const rowOf = new Map(set.meta.map((m, i) => [m.path, i]));
-const [headLine, ...lines] = (await readFile(args.quality, 'utf8')).trim().split('\n');
-const head = JSON.parse(headLine) as { recognizer: string; detector: string; threshold: number | null };
+// Comma-separated lists join runs over parts of the pairs (e.g. folds 1-4 and 5-10), same models.
+const sets = await Promise.all(args.embeddings.split(',').map((f) => readEmbeddings(f)));
+const dim = sets[0].dim;
+if (sets.some((x) => x.dim !== dim)) throw new Error('--embeddings files of different dimensions');
+const meta = sets.flatMap((x) => x.meta);
+const vectors = new Float32Array(meta.length * dim);
+sets.reduce((at, x) => (vectors.set(x.vectors, at), at + x.vectors.length), 0);
+const rowOf = new Map(meta.map((m, i) => [m.path, i]));
+const qualityLines = (await Promise.all(args.quality.split(',').map((f) => readFile(f, 'utf8')))).map((t) =>
+  t.trim().split('\n'),
+);
+const head = JSON.parse(qualityLines[0][0]) as {
+  recognizer: string;
+  detector: string;
+  threshold: number | null;
+};
 const qualityOf = new Map<string, FaceQuality | null>();
-for (const l of lines) {
+for (const l of qualityLines.flatMap((ls) => ls.slice(1))) {
   const r = JSON.parse(l) as { path: string; quality: FaceQuality | null };
   // Scored again from the saved measures, so that the table follows the thresholds in src/face/quality.ts.
   qualityOf.set(r.path, r.quality && scoreQuality(r.quality));
@@ -55,9 +70,22 @@ for (const l of lines) {
 const threshold = args.threshold !== undefined ? Number(args.threshold) : head.threshold;
 if (threshold === null || !Number.isFinite(threshold)) throw new Error('no threshold: give --threshold T');
 
-const dim = set.dim;
+function rawValue(q: FaceQuality, m: QualityMeasure): number {
+  switch (m) {
+    case 'size':
+      return q.size.interOcular;
+    case 'sharpness':
+      return q.sharpness;
+    case 'yaw':
+      return -Math.abs(q.yaw);
+    case 'pitch':
+      return -Math.abs(q.pitch);
+    case 'detector':
+      return q.detectorScore;
+  }
+}
 const value = (q: FaceQuality | null | undefined): number | null =>
-  q ? (by === 'score' ? q.score : q.factors[by]) : null;
+  q ? (by === 'score' ? q.score : args.raw ? rawValue(q, by) : q.factors[by]) : null;
 
 interface PairRow {
   readonly sim: number;
@@ -70,7 +98,7 @@ const rows: PairRow[] = list.pairs.map((p, i) => {
   const b = rowOf.get(paths[indexB[i]]);
   if (a === undefined || b === undefined) throw new Error(`pair ${i}: image missing from ${args.embeddings}`);
   let sim = 0;
-  for (let j = 0; j < dim; j++) sim += set.vectors[a * dim + j] * set.vectors[b * dim + j];
+  for (let j = 0; j < dim; j++) sim += vectors[a * dim + j] * vectors[b * dim + j];
   const qa = value(qualityOf.get(paths[indexA[i]]));
   const qb = value(qualityOf.get(paths[indexB[i]]));
   return { sim, same: p.same, q: qa === null || qb === null ? null : Math.min(qa, qb) };
@@ -109,8 +137,9 @@ const unscored = rows.filter((r) => r.q === null);
 if (unscored.length) table.push(stats('no face in one image', unscored));
 table.push(stats('all', rows));
 
+const what = args.raw && by !== 'score' ? `raw ${by}` : by;
 const header = [
-  `bin (min ${by} of the pair)`,
+  `bin (min ${what} of the pair)`,
   'pairs',
   'genuine',
   'genuine mean sim',
@@ -120,7 +149,7 @@ const header = [
   'FAR',
 ];
 console.log(
-  `${head.detector} + ${head.recognizer}; threshold ${threshold}; ${bins} equal-count bins by the pair's min ${by}`,
+  `${head.detector} + ${head.recognizer}; threshold ${threshold}; ${bins} equal-count bins by the pair's min ${what}`,
 );
 if (args.markdown) {
   console.log(`| ${header.join(' | ')} |`);
