@@ -52,9 +52,6 @@ const BATCH = Number(values.batch);
 const WORKERS = Number(values.workers);
 const STEP_BATCH = Number(values['step-batch']);
 
-if (values.child) await stepForever();
-else await main();
-
 /** The child: MobileFaceNet + ArcFace training steps on random 112x112 images, until killed. */
 async function stepForever(): Promise<void> {
   const classes = 34;
@@ -206,7 +203,10 @@ async function main(): Promise<void> {
   const together = rows.map(() => [] as number[]);
   // Data alone.
   for (let rep = 0; rep < REPEATS; rep++)
-    for (const [i, row] of rows.entries()) alone[i].push(await row.run(rep));
+    for (const [i, row] of rows.entries()) {
+      alone[i].push(await row.run(rep));
+      console.error(`alone  rep ${rep}: ${row.name}: ${alone[i].at(-1)?.toFixed(1)} images/s`);
+    }
   // Step alone: the child's steps after its first (graph build, warm-up).
   const soloStep: number[] = [];
   {
@@ -216,6 +216,7 @@ async function main(): Promise<void> {
     while (soloStep.length < REPEATS && Date.now() < deadline) {
       await child.nextStep();
       soloStep.push(child.steps.at(-1)?.imagesPerSec ?? 0);
+      console.error(`step alone: ${soloStep.at(-1)?.toFixed(2)} images/s`);
     }
     await stopChild(child);
   }
@@ -226,7 +227,10 @@ async function main(): Promise<void> {
     await child.nextStep();
     const t0 = Date.now();
     for (let rep = 0; rep < REPEATS; rep++)
-      for (const [i, row] of rows.entries()) together[i].push(await row.run(rep));
+      for (const [i, row] of rows.entries()) {
+        together[i].push(await row.run(rep));
+        console.error(`shared rep ${rep}: ${row.name}: ${together[i].at(-1)?.toFixed(1)} images/s`);
+      }
     // At least one step inside the window, so the shared rate is measured, not assumed.
     if (!child.steps.some((s) => s.t > t0)) await child.nextStep();
     for (const s of child.steps) if (s.t > t0) sharedStep.push(s.imagesPerSec);
@@ -252,3 +256,7 @@ async function main(): Promise<void> {
     `| MobileFaceNet training step | ${fmt(soloStep)} | ${fmt(sharedStep)} (${sharedStep.length} steps) | |`,
   );
 }
+
+// Last, so every const above is initialised before main() reads it.
+if (values.child) await stepForever();
+else await main();
