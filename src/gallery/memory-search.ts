@@ -116,6 +116,69 @@ export class RecognizerFaces {
     }
   }
 
+  /**
+   * The k-th highest per-subject best score: faces in score order, the score where the k-th distinct subject
+   * first appears (a subject first appears at its best face). The best few faces are kept in a min-heap, so a
+   * search costs one comparison per face, not a map over every subject; when they hold fewer than k subjects
+   * (subjects with many near-identical faces) every subject's best is taken instead.
+   */
+  private kthSubjectScore(scores: Float64Array, k: number): number {
+    const n = this.n;
+    const cap = Math.min(n, Math.max(4 * k, 64));
+    const heap = new Float64Array(cap);
+    const heapRow = new Int32Array(cap);
+    let size = 0;
+    const siftDown = (): void => {
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < size && heap[l] < heap[m]) m = l;
+        if (r < size && heap[r] < heap[m]) m = r;
+        if (m === i) return;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        [heapRow[i], heapRow[m]] = [heapRow[m], heapRow[i]];
+        i = m;
+      }
+    };
+    for (let row = 0; row < n; row++) {
+      const v = scores[row];
+      if (size < cap) {
+        // Sift up.
+        let i = size++;
+        heap[i] = v;
+        heapRow[i] = row;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (heap[parent] <= heap[i]) break;
+          [heap[i], heap[parent]] = [heap[parent], heap[i]];
+          [heapRow[i], heapRow[parent]] = [heapRow[parent], heapRow[i]];
+          i = parent;
+        }
+      } else if (v > heap[0]) {
+        heap[0] = v;
+        heapRow[0] = row;
+        siftDown();
+      }
+    }
+    const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => heap[b] - heap[a]);
+    const seen = new Set<number>();
+    for (const i of order) {
+      seen.add(this.subjectIds[heapRow[i]]);
+      if (seen.size === k) return heap[i];
+    }
+    // Every face is in the heap: fewer than k subjects in all, so every face counts.
+    if (size === n) return -Infinity;
+    const bestOf = new Map<number, number>();
+    for (let row = 0; row < n; row++) {
+      const sid = this.subjectIds[row];
+      const b = bestOf.get(sid);
+      if (b === undefined || scores[row] > b) bestOf.set(sid, scores[row]);
+    }
+    const bests = [...bestOf.values()].sort((a, b) => b - a);
+    return bests[Math.min(k, bests.length) - 1];
+  }
+
   /** Float64 cosine of row `row` with `q` (whose inverse norm is `qInv`): pgvector's `1 - (a <=> b)`. */
   private exactScore(row: number, q: Float32Array, qInv: number): number {
     const block = this.blocks[Math.floor(row / BLOCK_ROWS)];
@@ -155,15 +218,8 @@ export class RecognizerFaces {
     } else {
       for (let row = 0; row < n; row++) scores[row] = this.exactScore(row, q, qInv);
     }
-    const bestOf = new Map<number, number>();
-    for (let row = 0; row < n; row++) {
-      const sid = this.subjectIds[row];
-      const b = bestOf.get(sid);
-      if (b === undefined || scores[row] > b) bestOf.set(sid, scores[row]);
-    }
     // The k-th best subject's score bounds what can still make the top k once rescored exactly.
-    const bests = [...bestOf.values()].sort((a, b) => b - a);
-    const cut = bests[Math.min(k, bests.length) - 1] - (scan ? MARGIN : 0);
+    const cut = this.kthSubjectScore(scores, k) - (scan ? MARGIN : 0);
     // Pass 2: the shortlisted faces in float64, best face per subject.
     const hits = new Map<number, { faceId: number; similarity: number }>();
     for (let row = 0; row < n; row++) {

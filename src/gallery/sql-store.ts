@@ -62,6 +62,8 @@ export interface SqlStoreOptions {
 
 /** Faces per page when loading a recogniser's embeddings into memory. */
 const LOAD_PAGE = 5000;
+/** Faces per binary COPY when loading from PGlite (about 100 MB at 512-d). */
+const COPY_PAGE = 50_000;
 
 /** Rows per INSERT statement: 12 parameters a face stays far below PostgreSQL's 65,535-parameter limit. */
 const INSERT_CHUNK = 500;
@@ -678,13 +680,19 @@ export class SqlGalleryStore implements GalleryStore {
       },
       async (sink) => {
         if (db.copyTo) {
-          // PGlite hands results over slowly (~1 MB/s measured); a binary COPY comes out as one blob.
-          const bytes = await db.copyTo(
-            `COPY (SELECT id, subject_id, embedding FROM faces WHERE recognizer = ${sqlLiteral(recognizer)})
-             TO STDOUT WITH (FORMAT binary)`,
-          );
-          sink(parseCopyFaces(bytes));
-          return;
+          // PGlite hands results over slowly (~1 MB/s measured); a binary COPY comes out as one blob. Paged, so
+          // that no blob nears the 32-bit WebAssembly heap's limit (1M 512-d faces are 2 GB).
+          for (let lastId = 0; ;) {
+            const bytes = await db.copyTo(
+              `COPY (SELECT id, subject_id, embedding FROM faces
+                 WHERE recognizer = ${sqlLiteral(recognizer)} AND id > ${lastId} ORDER BY id LIMIT ${COPY_PAGE})
+               TO STDOUT WITH (FORMAT binary)`,
+            );
+            const page = parseCopyFaces(bytes);
+            if (page.length === 0) return;
+            lastId = page[page.length - 1].faceId;
+            sink(page);
+          }
         }
         for (let lastId = 0; ;) {
           const rows = await db.query(

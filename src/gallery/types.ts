@@ -82,7 +82,10 @@ export type SearchMode = 'auto' | 'exact' | 'hnsw';
 export interface SearchOptions {
   /** Candidates (subjects) to return, best first (default 5). */
   readonly k?: number;
-  /** Default 'auto': HNSW where the recogniser's index exists (built above `hnswThreshold` faces), else exact. */
+  /**
+   * Default 'auto': on a server, HNSW where the recogniser's index exists (built above `hnswThreshold` faces), else
+   * exact; on the embedded store, exact from its in-memory copy (src/gallery/memory-search.ts).
+   */
   readonly mode?: SearchMode;
 }
 
