@@ -38,9 +38,6 @@ export interface InferencePoolOptions {
  */
 export type JobOutcome = 'done' | 'failed' | 'dropped' | 'abandoned';
 
-/** Outcome names, for metrics. */
-export const JOB_OUTCOMES: readonly JobOutcome[] = ['done', 'failed', 'dropped', 'abandoned'];
-
 interface Job {
   readonly id: number;
   readonly op: InferenceOp;
