@@ -56,7 +56,7 @@ export function registerPageRoutes(app: FastifyInstance, assetsDir: string = web
         .send(bytes);
     });
   }
-  // The face models are built by the importer on first request and kept (about 23 MB).
+  // The face models are built by the importer on first request and kept (about 23 MB, mostly ResNet-34).
   let faces: Promise<Map<string, Uint8Array>> | undefined;
   app.get(`/${FACE_MODELS_DIR}/:file`, { schema: { hide: true } }, async (req, reply) => {
     const { file } = req.params as { file: string };

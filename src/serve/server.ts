@@ -95,6 +95,8 @@ export interface ServerOptions {
   readonly keepGallery?: boolean;
   /** Serve the web page (docs/WEB.md) at `/` (default true; it needs no key and computes in the browser). */
   readonly page?: boolean;
+  /** The built page to serve (default: dist/web-page/ of this package, `webAssetsDir()`). */
+  readonly pageAssetsDir?: string;
 }
 
 /** The service's Fastify instance, with the routes it registered (method + URL pattern, as in OpenAPI). */
@@ -299,7 +301,7 @@ export async function createServer(opts: ServerOptions): Promise<ArcfaceServer> 
       'openapiObject' in doc ? finishDocument(doc.openapiObject) : doc.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: false } });
-  if (opts.page !== false) registerPageRoutes(app);
+  if (opts.page !== false) registerPageRoutes(app, opts.pageAssetsDir);
   app.get('/openapi.json', { schema: { hide: true } }, (_req, reply) => {
     void reply.type('application/json').send(JSON.stringify(app.swagger()));
   });

@@ -63,6 +63,9 @@ describe.skipIf(!haveChromium)('web page in Chromium', () => {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // A synthetic camera (a test pattern, no face) with permission granted: the webcam path runs.
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
       ],
     });
     page = await context.newPage();
@@ -142,6 +145,18 @@ describe.skipIf(!haveChromium)('web page in Chromium', () => {
     await page.waitForSelector('body[data-faces="failed"]', { timeout: 240_000 });
     await expect(page.textContent('#faces-error')).resolves.toMatch(/^No face found in photo A/);
   }, 300_000);
+
+  it("takes a webcam frame (Chromium's synthetic camera) and says it holds no face", async () => {
+    await page.click('#webcam-b');
+    await page.waitForFunction(
+      () => /photo B/.test(document.getElementById('faces-error')?.textContent ?? ''),
+      undefined,
+      {
+        timeout: 120_000,
+      },
+    );
+    await expect(page.textContent('#faces-error')).resolves.toMatch(/^No face found in photo B/);
+  }, 180_000);
 
   let browserNumbers: PageNumbers;
 

@@ -312,10 +312,13 @@ function setUpGallery(
         json.textContent = JSON.stringify({ action, subject, face });
       } else {
         const r = await call('/v1/identify', photo.blob, photo.blob.type || 'image/jpeg');
-        const match = r.match as { subject?: { name?: string }; similarity?: number } | null;
-        out.textContent = match?.subject
-          ? `Photo A is ${String(match.subject.name)} (similarity ${Number(match.similarity).toFixed(4)}).`
-          : 'Photo A matches nobody in the gallery.';
+        const match = r.match as { name?: string; similarity?: number } | null;
+        out.textContent =
+          r.known === true && match
+            ? `Photo A is ${String(match.name)} (similarity ${Number(match.similarity).toFixed(4)}).`
+            : `Photo A matches nobody in the gallery${
+                match ? ` (closest: ${String(match.name)}, ${Number(match.similarity).toFixed(4)})` : ''
+              }.`;
         json.textContent = JSON.stringify({ action: 'identify', ...r });
       }
     })().catch((err: unknown) => {
