@@ -4,12 +4,14 @@
  * on TF.js's WASM backend doing its own detection (SSD MobileNet v1), 68-point landmarks and descriptor
  * (the same ResNet-34) on the same LFW images.
  *
- *   npm run bench:face [-- --images 32 --lfw ../shared/data/lfw --threads N --rounds 1]
+ *   npm run bench:face [-- --images 32 --lfw ../shared/data/lfw --threads N --rounds 1 --landmarks mesh,mesh-attention]
  *
  * Images are decoded once, before timing, for both sides: decoding is the same work for either and
  * not what the comparison is about. "batch 1" runs one image at a time (a request handler's pattern);
  * "batch 32" hands all images over at once: the pipeline's `embedMany` batches the recogniser, while
- * face-api has no cross-image batching, so it processes them in turn. Needs ../shared/data/lfw
+ * face-api has no cross-image batching, so it processes them in turn. --landmarks adds a row per face-mesh
+ * landmark source (src/face/landmarks-mesh.ts: the mesh runs on each face between detection and alignment);
+ * its time over the detector row is what the mesh adds per face. Needs ../shared/data/lfw
  * (skips with a message when missing); nothing is downloaded.
  */
 import { existsSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { types } from 'node:util';
 import sharp from 'sharp';
 import { pairImages, parsePairs } from '../src/eval/pairs.js';
+import { type LandmarkSource, parseLandmarkSource } from '../src/face/landmarks-mesh.js';
 import { createFacePipeline } from '../src/face/pipeline.js';
 import type { RgbImage } from '../src/face/types.js';
 
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     lfw: { type: 'string', default: resolve('..', 'shared', 'data', 'lfw') },
     threads: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    landmarks: { type: 'string', default: 'mesh,mesh-attention' },
   },
 });
 const count = Number(values.images);
@@ -162,8 +166,13 @@ async function time(run: () => Promise<number>): Promise<{ ms: number; found: nu
   return { ms: best, found };
 }
 
-async function ours(name: string, nThreads: number, flip: boolean): Promise<Row> {
-  const p = await createFacePipeline({ threads: nThreads, recognition: { flip, batchSize: 32 } });
+async function ours(
+  name: string,
+  nThreads: number,
+  flip: boolean,
+  landmarks: LandmarkSource = 'detector',
+): Promise<Row> {
+  const p = await createFacePipeline({ threads: nThreads, landmarks, recognition: { flip, batchSize: 32 } });
   try {
     // Warm-up: session creation and the first runs of each batch shape are not what is measured.
     await p.embed(images[0]);
@@ -213,9 +222,16 @@ console.log(
     `best of ${rounds} round(s); ONNX Runtime threads ${threads}, TF.js wasm single-threaded`,
 );
 const rows: Row[] = [];
-rows.push(await ours(`arcface-ts default (BlazeFace + ResNet-34, flip), ${threads} thr`, threads, true));
-rows.push(await ours(`arcface-ts default, no flip, ${threads} thr`, threads, false));
-if (threads !== 1) rows.push(await ours('arcface-ts default (flip), 1 thread', 1, true));
+rows.push(
+  await ours(`arcface-ts BlazeFace landmarks + ResNet-34, flip, ${threads} thr`, threads, true, 'detector'),
+);
+const variants = values.landmarks ? values.landmarks.split(',').map(parseLandmarkSource) : [];
+for (const v of variants.filter((x) => x !== 'detector')) {
+  rows.push(await ours(`arcface-ts ${v} landmarks + ResNet-34, flip, ${threads} thr`, threads, true, v));
+}
+rows.push(await ours(`arcface-ts BlazeFace landmarks, no flip, ${threads} thr`, threads, false, 'detector'));
+if (threads !== 1)
+  rows.push(await ours('arcface-ts BlazeFace landmarks (flip), 1 thread', 1, true, 'detector'));
 const ref = await faceApi(await loadFaceApi());
 rows.push(ref);
 

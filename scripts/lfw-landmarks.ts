@@ -139,5 +139,5 @@ for (const v of variants) {
       `  AUC ${summary.auc.toFixed(5)}  threshold mean ${kf.thresholdMean?.toFixed(4)}` +
       `  detect+align+embed median ${ms[ms.length >> 1].toFixed(0)} ms (${rows.length} images, machine loaded)`,
   );
-  console.log(`  per fold: ${kf.folds.map((f) => (100 * f.accuracy).toFixed(2)).join(' ')}`);
+  console.log(`  per fold: ${kf.folds.map((f) => (100 * f.testAccuracy).toFixed(2)).join(' ')}`);
 }

@@ -1,6 +1,7 @@
 /** Option-value parsers shared by the sub-commands: each throws commander's InvalidArgumentError with the accepted range. */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
+import { LANDMARK_SOURCES, type LandmarkSource } from '../face/landmarks-mesh.js';
 
 /**
  * The number a flag's text spells, or NaN. `Number('')` and `Number('  ')` are 0, which made
@@ -73,4 +74,12 @@ export const threadCount = (v: string): number => {
     );
   }
   return n;
+};
+
+/** A --landmarks value: where the five alignment points come from. */
+export const landmarkSource = (v: string): LandmarkSource => {
+  if (!(LANDMARK_SOURCES as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`expected one of ${LANDMARK_SOURCES.join(', ')}`);
+  }
+  return v as LandmarkSource;
 };

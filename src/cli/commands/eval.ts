@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { integer, numberIn, threadCount } from '../parse.js';
+import { integer, landmarkSource, numberIn, threadCount } from '../parse.js';
 import { stageBars } from '../stage-bars.js';
 import {
   DEFAULT_RECOGNIZER,
@@ -27,6 +27,7 @@ import { type EvalReport, makePlots, writeReport } from '../../eval/report.js';
 import { runLabelled, runPairs } from '../../eval/run.js';
 import type { VerificationOutcome } from '../../eval/verification.js';
 import { checkOutputPath } from '../../util/fs.js';
+import { DEFAULT_LANDMARKS, type LandmarkSource } from '../../face/landmarks-mesh.js';
 
 interface EvalOptions {
   pairs?: string;
@@ -34,6 +35,7 @@ interface EvalOptions {
   model?: string;
   recognizer?: string;
   detector?: string;
+  landmarks?: LandmarkSource;
   /** Undefined unless --flip or --no-flip is given: the zoo decides per model. */
   flip?: boolean;
   embeddings?: string;
@@ -76,6 +78,14 @@ export function registerEvalCommand(program: Command): void {
     .option(
       '--detector <spec>',
       'face detector for --images (blazeface:back (default), blazeface:front, scrfd:PATH or yunet:PATH)',
+    )
+    .option(
+      '--landmarks <source>',
+      'with --images: ' +
+        'five alignment points from: detector (its own), mesh (MediaPipe Face Mesh on the face) or mesh-attention (default: ' +
+        DEFAULT_LANDMARKS +
+        ')',
+      landmarkSource,
     )
     .option('--flip', 'with --images: embed each face plus its mirror image (default: per model)')
     .option('--no-flip', 'with --images: embed each face only')
@@ -132,6 +142,7 @@ async function faceEmbedder(
   const pipeline = await createFacePipeline({
     ...(opts.model ? { recognizer: parseRecognizerSpec(opts.model) } : {}),
     ...(opts.detector ? { detector: parseDetectorSpec(opts.detector) } : {}),
+    landmarks: opts.landmarks,
     threads: opts.threads,
     recognition: { flip: opts.flip },
     decode: { onWarning: (m) => damaged.push(m) },

@@ -2,11 +2,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { integer, numberIn, threadCount } from '../parse.js';
+import { integer, landmarkSource, numberIn, threadCount } from '../parse.js';
 import { type EmbeddingMeta, writeEmbeddings } from '../../eval/embeddings-io.js';
 import { annotateFaces } from '../../face/annotate.js';
 import { decodeImage } from '../../face/image.js';
 import { type FaceQuality, assessFace } from '../../face/quality.js';
+import { DEFAULT_LANDMARKS, type LandmarkSource } from '../../face/landmarks-mesh.js';
 import {
   type ComparedFace,
   type FacePipeline,
@@ -39,6 +40,7 @@ type EmbeddedRecord = EmbeddingMeta & { readonly noFace?: true; readonly quality
 interface ModelFlags {
   detector?: string;
   recognizer?: string;
+  landmarks?: LandmarkSource;
   threads?: number;
   select?: FaceSelection;
   /** Undefined when neither --flip nor --no-flip is given: the zoo decides per model. */
@@ -99,6 +101,13 @@ function withModelOptions(cmd: Command, recognizer: boolean): Command {
           '(an ArcFace-style ONNX model) (default: faceapi:resnet34)',
       )
       .option('--select <how>', 'face to embed when there are several: largest, central or score', selection)
+      .option(
+        '--landmarks <source>',
+        'five alignment points from: detector (its own), mesh (MediaPipe Face Mesh on the face) or mesh-attention (default: ' +
+          DEFAULT_LANDMARKS +
+          ')',
+        landmarkSource,
+      )
       // Both forms are declared so that commander leaves `flip` undefined when neither is given, and the
       // recogniser's own default (measured per model, src/face/models.ts) applies.
       .option('--flip', 'embed the face plus its mirror image (default: on where it helps the model)')
@@ -117,6 +126,7 @@ function pipelineOptions(flags: ModelFlags, needRecognizer: boolean): FacePipeli
         : undefined,
     threads: flags.threads,
     select: flags.select,
+    landmarks: flags.landmarks,
     detection: {
       scoreThreshold: flags.scoreThreshold,
       inputSize: flags.detSize,
