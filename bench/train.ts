@@ -6,7 +6,8 @@
  * no gradients), which says how much of a step is the backward pass and the update.
  *
  *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
- *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20]   (where the step's time goes)
+ *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20] [--variant bn=centred]
+ *     (where the step's time goes, under the default lowerings or a variant's)
  *   npm run bench:train -- --ab default,prelu=min [--models mobilefacenet --repeats 5]   (A/B of two variants)
  *
  * --ab compares two engine variants on whole training steps: a variant is a lowering choice
@@ -72,7 +73,7 @@ const { values } = parseArgs({
     'ab-steps': { type: 'string' },
     /** Internal: run the engine for one backbone in this (child) process. */
     child: { type: 'string' },
-    /** Internal (child): the engine variant. */
+    /** The engine variant of a child or of --profile (see the header). */
     variant: { type: 'string', default: 'default' },
     /** Internal (child): time the step only, not the forward pass. */
     'step-only': { type: 'boolean', default: false },
@@ -404,7 +405,8 @@ async function tfjsStatus(): Promise<string> {
 }
 
 /** ONNX Runtime's profile of one engine step: kernel time per op type (or node), forward and backward together. */
-async function profileStep(name: BackboneSpec['name']): Promise<void> {
+async function profileStep(name: BackboneSpec['name'], variant: string): Promise<void> {
+  E.setLowerings(variantOptions(variant).lowering);
   const config = benchConfig(name);
   const { backbone, head } = buildArchitecture(config, SHAPE, C);
   const { params, buffers } = initialTensors(backbone, head, 0);
@@ -432,7 +434,7 @@ async function profileStep(name: BackboneSpec['name']): Promise<void> {
     iters: ITERS,
     groupBy: values['by-node'] ? 'node' : 'op',
   });
-  printProfile(`${name} step (${step.nodeCount} nodes)`, p, Number(values.top));
+  printProfile(`${name} step, variant ${variant} (${step.nodeCount} nodes)`, p, Number(values.top));
 }
 
 const fmt = (v: number): string => v.toFixed(0);
@@ -538,7 +540,8 @@ if (values.child && values['ab-steps']) {
 } else if (values.ab !== undefined) {
   abRun(values.ab.split(','));
 } else if (values.profile) {
-  for (const name of values.models.split(',')) await profileStep(name as BackboneSpec['name']);
+  for (const name of values.models.split(','))
+    await profileStep(name as BackboneSpec['name'], values.variant);
 } else {
   console.log(
     `Training step, batch ${B} at 112x112, ArcFace s=64 m=0.5 over ${C} classes, 512-d, SGD momentum; ` +
