@@ -430,7 +430,8 @@ export async function createFacePipeline(opts: FacePipelineOptions = {}): Promis
       const detected = inSource[faces.indexOf(picked)];
       const refined = mesh ? await mesh.refine(source, detected) : detected;
       const landmarks = refined.landmarks;
-      const located = refined === detected ? picked : { ...picked, landmarks: sameMapping(detected, picked, landmarks) };
+      const located =
+        refined === detected ? picked : { ...picked, landmarks: sameMapping(detected, picked, landmarks) };
       // Sizes in the original's pixels, sharpness on the same pixels the recogniser's crop comes from.
       face = { ...located, quality: faceQuality(located, qualityCrop(source, landmarks)) };
       // The template is for square crops: a non-square recogniser gets the square aligned at its width, then
