@@ -22,7 +22,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   toy: ['engine', 'data', 'face', 'heads', 'nn', 'train'],
   gallery: ['engine', 'eval', 'face'],
   serve: ['face', 'gallery', 'web'],
-  web: ['data', 'toy', 'train'],
+  web: ['data', 'face', 'toy', 'train'],
   util: [],
 };
 

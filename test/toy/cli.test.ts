@@ -57,7 +57,7 @@ describe('arcface toy command', () => {
     );
     expect(err).toMatchObject({ code: 2, stdout: '' });
     const { stderr } = err as { stderr: string };
-    expect(stderr).toContain(`cannot write the report to ${file}: it exists and is not a folder`);
+    expect(stderr).toContain(`${file}: exists and is not a folder`);
     // Without --quiet the run names its data before training; nothing of that was printed.
     expect(stderr).not.toContain('held-out samples');
     expect(await readFile(file, 'utf8')).toBe('not a folder');
