@@ -65,6 +65,18 @@ function withModels(cmd: Command): Command {
     .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', integer(1));
 }
 
+/** The ranking options `identify` and `gallery search` share. */
+function withSearch(cmd: Command): Command {
+  return cmd
+    .option('--top <k>', 'candidates to show', integer(1), 5)
+    .option(
+      '--threshold <t>',
+      'accept at this cosine similarity (default: calibrated)',
+      numberIn(-1, 1, '[]'),
+    )
+    .option('--exact', 'compare with every face even where the HNSW index exists');
+}
+
 async function withStore<T>(flags: DbFlags, work: (store: GalleryStore) => Promise<T>): Promise<T> {
   const store = await openGallery(flags.db);
   try {
@@ -317,27 +329,22 @@ export function registerGalleryCommands(program: Command): void {
   });
 
   withDb(
-    gallery
-      .command('search')
-      .description(
-        'who is this, from an embedding already computed: candidates with similarities and the open-set ' +
-          'decision, as `arcface identify`. Exit 0 known (every embedding), 1 unknown (any), 2 error',
-      )
-      .requiredOption(
-        '--embedding <file>',
-        'a JSON array of numbers, or an embeddings file (JSON lines or AFEMB1, as `arcface embed` writes; one search per row)',
-      )
-      .requiredOption(
-        '--recognizer <spec>',
-        'the recogniser that computed the embedding (faceapi:resnet34, human:…, onnx:PATH): it must be the gallery’s',
-      )
-      .option('--top <k>', 'candidates to show', integer(1), 5)
-      .option(
-        '--threshold <t>',
-        'accept at this cosine similarity (default: calibrated)',
-        numberIn(-1, 1, '[]'),
-      )
-      .option('--exact', 'compare with every face even where the HNSW index exists'),
+    withSearch(
+      gallery
+        .command('search')
+        .description(
+          'who is this, from an embedding already computed: candidates with similarities and the open-set ' +
+            'decision, as `arcface identify`. Exit 0 known (every embedding), 1 unknown (any), 2 error',
+        )
+        .requiredOption(
+          '--embedding <file>',
+          'a JSON array of numbers, or an embeddings file (JSON lines or AFEMB1, as `arcface embed` writes; one search per row)',
+        )
+        .requiredOption(
+          '--recognizer <spec>',
+          'the recogniser that computed the embedding (faceapi:resnet34, human:…, onnx:PATH): it must be the gallery’s',
+        ),
+    ),
   ).action(
     async (
       flags: DbFlags & {
@@ -397,21 +404,16 @@ export function registerGalleryCommands(program: Command): void {
 
   withModels(
     withDb(
-      program
-        .command('identify')
-        .description(
-          'who is this? The largest face of the image against the gallery: candidates with similarities, and ' +
-            'an open-set decision at the recogniser\u2019s calibrated threshold. Exit 0 known, 1 unknown ' +
-            '(or no face), 2 error',
-        )
-        .argument('<image>', 'image file')
-        .option('--top <k>', 'candidates to show', integer(1), 5)
-        .option(
-          '--threshold <t>',
-          'accept at this cosine similarity (default: calibrated)',
-          numberIn(-1, 1, '[]'),
-        )
-        .option('--exact', 'compare with every face even where the HNSW index exists'),
+      withSearch(
+        program
+          .command('identify')
+          .description(
+            'who is this? The largest face of the image against the gallery: candidates with similarities, and ' +
+              'an open-set decision at the recogniser\u2019s calibrated threshold. Exit 0 known, 1 unknown ' +
+              '(or no face), 2 error',
+          )
+          .argument('<image>', 'image file'),
+      ),
     ),
   ).action(
     async (
