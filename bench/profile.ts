@@ -17,6 +17,8 @@ export interface ProfileOptions {
   readonly iters: number;
   /** 'node': op type and output shape per node; 'op': op type only. */
   readonly groupBy: 'node' | 'op';
+  /** ONNX Runtime's graph optimisation level (default 'all', the session's own default). */
+  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface Profile {
@@ -45,7 +47,15 @@ export async function profileRuns(
   const prefix = join(tmpdir(), `arcface-profile-${process.pid}`);
   const session = await Session.create(
     bytes,
-    { threads: opts.threads, profilePrefix: prefix },
+    // The engine's own session settings (runtime.ts), not ONNX Runtime's defaults: its memory
+    // pattern planner is on by default and changes what the profile times.
+    {
+      threads: opts.threads,
+      profilePrefix: prefix,
+      optimization: opts.optimization,
+      enableCpuMemArena: true,
+      enableMemPattern: false,
+    },
     'profiled graph',
   );
   for (let i = 0; i < opts.warmup + opts.iters; i++) await session.run(feeds);

@@ -5,18 +5,25 @@
  * step in PyTorch CPU, both on 2 threads. The forward pass alone is timed too (train-mode BatchNorm,
  * no gradients), which says how much of a step is the backward pass and the update.
  *
- *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 1]
+ *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 3 --rounds 3
+ *                          --malloc glibc,jemalloc]
  *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20] [--variant bn=centred]
  *     (where the step's time goes, under the default lowerings or a variant's)
  *   npm run bench:train -- --ab default,prelu=min [--models mobilefacenet --repeats 5]   (A/B of two variants)
  *
  * --ab compares two engine variants on whole training steps: a variant is a lowering choice
  * (src/engine/lowering.ts, fields joined by '+', e.g. 'prelu=min+bn=affine'), 'arena=off' (ONNX
- * Runtime's CPU arena), 'spin=off' (its intra-op threads' spinning), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
+ * Runtime's CPU arena), 'spin=off' (its intra-op threads' spinning), 'opt=extended|all' (its graph
+ * optimisation level for the step; 'all' adds the NCHWc layout transform), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
  * process, in the order A B, B A, A B, ... for --repeats rounds, so that a machine whose load drifts
  * (other jobs on the same cores) shifts both variants alike; the table gives each variant's median
  * and min-max of ms/step and of peak RSS, and B/A as the ratio of medians with the min-max of the
  * per-round ratios. Only the step is timed there (no forward-only pass, no PyTorch).
+ *
+ * The side-by-side table runs both sides under each C allocator of --malloc (one row each): PyTorch
+ * takes every tensor from malloc, and under glibc's defaults its step time is mostly page faults
+ * (see allocatorEnv), so a comparison with glibc alone flatters the engine. A variant may also carry
+ * 'malloc=jemalloc' (with --ab-mode process) to A/B the engine's own allocator.
  *
  * Each measurement runs in a fresh child process, so "peak MB" is that process's RSS high-water
  * mark and one model's memory never counts against the next. An engine step includes what
@@ -51,7 +58,16 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     classes: { type: 'string', default: '1000' },
     iters: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
+    // PyTorch's first three steps run 1.5-4x slower than the rest (oneDNN primitive creation, the
+    // allocator growing): one warm-up step measured its start-up, not its speed.
+    warmup: { type: 'string', default: '3' },
+    /** Rounds of the engine-vs-PyTorch table, alternating which side runs first. */
+    rounds: { type: 'string', default: '1' },
+    /**
+     * The C allocator of both sides' processes, comma-separated: 'glibc' (as installed), 'jemalloc'
+     * or 'tcmalloc' (Debian's libjemalloc2 / libtcmalloc-minimal4, by LD_PRELOAD). One table row each.
+     */
+    malloc: { type: 'string', default: 'glibc,jemalloc' },
     threads: { type: 'string', default: '2' },
     /** Print ONNX Runtime's kernel time per op type of the engine step instead of the table. */
     profile: { type: 'boolean', default: false },
@@ -88,6 +104,40 @@ const THREADS = Number(values.threads);
 const D = 512;
 const SHAPE = [3, 112, 112];
 const PYTHON = '/usr/bin/python3';
+
+/** Where Debian puts the allocators `--malloc` can preload. */
+const ALLOCATORS: Record<string, string> = {
+  jemalloc: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  tcmalloc: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+};
+
+/**
+ * The environment of a child process running under one C allocator. PyTorch allocates every tensor
+ * with malloc; under glibc's defaults each tensor above the mmap threshold (at most 32 MB) is a fresh
+ * mmap whose pages fault in on first touch and go back on free, every step: IResNet-18 spent 2/3 of its
+ * wall time in the kernel. A caching allocator keeps them (PyTorch's CPU tuning guide recommends
+ * jemalloc or tcmalloc); the engine's buffers come from ONNX Runtime's arena, which does the same.
+ * Throws when the allocator is not installed, naming the package.
+ */
+function allocatorEnv(mode: string): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _, ...env } = process.env;
+  if (mode === 'glibc') return env;
+  const lib = ALLOCATORS[mode];
+  if (!lib) throw new Error(`--malloc takes glibc, jemalloc or tcmalloc, got '${mode}'`);
+  if (!existsSync(lib)) {
+    const pkg = mode === 'jemalloc' ? 'libjemalloc2' : 'libtcmalloc-minimal4';
+    throw new Error(`--malloc ${mode}: ${lib} not found (apt-get install ${pkg})`);
+  }
+  return { ...env, LD_PRELOAD: lib };
+}
+
+/** A variant's allocator ('malloc=jemalloc' field; glibc when absent) and the rest of the variant. */
+function splitMalloc(variant: string): { malloc: string; rest: string } {
+  const fields = variant === 'default' ? [] : variant.split('+');
+  const m = fields.find((f) => f.startsWith('malloc='));
+  const rest = fields.filter((f) => f !== m);
+  return { malloc: m ? m.slice('malloc='.length) : 'glibc', rest: rest.length ? rest.join('+') : 'default' };
+}
 
 interface Timing {
   /** Mean ms per training step. */
@@ -133,12 +183,17 @@ function benchConfig(name: BackboneSpec['name']): TrainConfig {
 /** A variant's lowering choice and runtime options; throws on an unknown field. */
 function variantOptions(variant: string): { lowering: Partial<E.Lowerings>; runtime: E.RuntimeOptions } {
   const fields = variant === 'default' ? [] : variant.split('+');
-  // Runtime switches: ONNX Runtime's CPU arena and its intra-op thread spinning.
-  const runtime: { enableCpuMemArena?: boolean; spinning?: boolean } = {};
+  // Runtime switches: ONNX Runtime's CPU arena, its intra-op threads' spinning, and its graph
+  // optimisation level ('all' adds the NCHWc layout transform to 'extended').
+  const runtime: { enableCpuMemArena?: boolean; spinning?: boolean; optimization?: 'all' | 'extended' } = {};
   const lowering: string[] = [];
   for (const f of fields) {
     const [key, value] = f.split('=');
-    if (key !== 'arena' && key !== 'spin') lowering.push(f);
+    if (key === 'opt') {
+      if (value !== 'all' && value !== 'extended')
+        throw new Error(`variant '${variant}': opt takes all or extended`);
+      runtime.optimization = value;
+    } else if (key !== 'arena' && key !== 'spin') lowering.push(f);
     else if (value !== 'on' && value !== 'off')
       throw new Error(`variant '${variant}': ${key} takes on or off`);
     else if (key === 'arena') runtime.enableCpuMemArena = value === 'on';
@@ -225,7 +280,12 @@ async function engineSteps(name: BackboneSpec['name'], variants: readonly string
 }
 
 /** Run the engine for one backbone in a fresh process. */
-function engineChild<T = Timing>(name: string, variant?: string, abSteps?: string): T | string {
+function engineChild<T = Timing>(
+  name: string,
+  variant?: string,
+  abSteps?: string,
+  env: NodeJS.ProcessEnv = allocatorEnv('glibc'),
+): T | string {
   const self = fileURLToPath(import.meta.url);
   const flags = ['--child', name, '--batch', String(B), '--classes', String(C)];
   if (variant !== undefined) flags.push('--variant', variant, '--step-only');
@@ -234,6 +294,7 @@ function engineChild<T = Timing>(name: string, variant?: string, abSteps?: strin
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...flags], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
+    env,
   });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) {
@@ -369,7 +430,7 @@ def main():
 main()
 `;
 
-function pytorch(name: string): Timing | string {
+function pytorch(name: string, env: NodeJS.ProcessEnv): Timing | string {
   if (!existsSync(PYTHON)) return `skipped: ${PYTHON} not found`;
   const r = spawnSync(
     PYTHON,
@@ -377,6 +438,7 @@ function pytorch(name: string): Timing | string {
     {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
+      env,
     },
   );
   if (r.status !== 0) {
@@ -406,14 +468,15 @@ async function tfjsStatus(): Promise<string> {
 
 /** ONNX Runtime's profile of one engine step: kernel time per op type (or node), forward and backward together. */
 async function profileStep(name: BackboneSpec['name'], variant: string): Promise<void> {
-  E.setLowerings(variantOptions(variant).lowering);
+  const opts = variantOptions(variant);
+  E.setLowerings(opts.lowering);
   const config = benchConfig(name);
   const { backbone, head } = buildArchitecture(config, SHAPE, C);
   const { params, buffers } = initialTensors(backbone, head, 0);
   const state = initOptimizerState(config.optimizer, params);
   const step = await compileStep(
     { backbone, head, optimizer: config.optimizer, batch: B, sampleShape: SHAPE },
-    { threads: THREADS },
+    { threads: THREADS, ...opts.runtime },
   );
   const feeds: Record<string, SessionFeed> = {};
   for (const v of step.graph.inputs) {
@@ -430,6 +493,8 @@ async function profileStep(name: BackboneSpec['name'], variant: string): Promise
   }
   const p = await profileRuns(step.graph.bytes, feeds, {
     threads: THREADS,
+    // The step's own level (compileStep's default unless the variant sets one).
+    optimization: opts.runtime.optimization ?? 'extended',
     warmup: WARMUP,
     iters: ITERS,
     groupBy: values['by-node'] ? 'node' : 'op',
@@ -450,7 +515,14 @@ function spread(v: readonly number[]): { median: number; min: number; max: numbe
 /** Interleaved A/B of two engine variants on whole steps, one fresh child per measurement. */
 function abRun(variants: readonly string[]): void {
   if (variants.length !== 2) throw new Error(`--ab takes two variants, comma-separated, got '${values.ab}'`);
-  for (const v of variants) variantOptions(v); // fail before the first child on a typo
+  // Fail before the first child on a typo.
+  for (const v of variants) {
+    const { malloc, rest } = splitMalloc(v);
+    variantOptions(rest);
+    allocatorEnv(malloc);
+    if (malloc !== 'glibc' && values['ab-mode'] === 'steps')
+      throw new Error(`variant '${v}': malloc= sets a process's allocator; use --ab-mode process`);
+  }
   const repeats = Number(values.repeats);
   if (values['ab-mode'] === 'steps') return abSteps(variants, repeats);
   if (values['ab-mode'] !== 'process')
@@ -467,7 +539,8 @@ function abRun(variants: readonly string[]): void {
     const failures: string[] = [];
     for (let r = 0; r < repeats; r++) {
       for (const k of r % 2 ? [1, 0] : [0, 1]) {
-        const t = engineChild(name, variants[k]);
+        const { malloc, rest } = splitMalloc(variants[k]);
+        const t = engineChild(name, rest, undefined, allocatorEnv(malloc));
         if (typeof t === 'string') failures.push(`${variants[k]} round ${r + 1}: ${t}`);
         else runs[k].push(t);
         console.error(
@@ -543,35 +616,88 @@ if (values.child && values['ab-steps']) {
   for (const name of values.models.split(','))
     await profileStep(name as BackboneSpec['name'], values.variant);
 } else {
+  await sideBySide();
+}
+
+/**
+ * The engine against PyTorch, `--rounds` times for each backbone and allocator. Each measurement is a
+ * fresh child process; within a round the allocators run in turn and, for each, the engine and
+ * PyTorch back to back, the engine first in even rounds and PyTorch first in odd ones, so a load that
+ * drifts over the run falls on both sides alike.
+ */
+async function sideBySide(): Promise<void> {
+  const rounds = Number(values.rounds);
+  const mallocs = values.malloc.split(',');
+  const envs = mallocs.map(allocatorEnv); // fail on a missing allocator before the first child
   console.log(
     `Training step, batch ${B} at 112x112, ArcFace s=64 m=0.5 over ${C} classes, 512-d, SGD momentum; ` +
-      `${THREADS} threads; mean of ${ITERS} after ${WARMUP} warm-up\n`,
+      `${THREADS} threads; mean of ${ITERS} steps after ${WARMUP} warm-up, per process; ${rounds} round(s) ` +
+      `alternating which side runs first; load average at start ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
   );
   const tfjs = await tfjsStatus();
   const rows: string[] = [];
   const notes: string[] = [];
+  const range = (v: readonly number[]): string => {
+    if (v.length === 0) return '-';
+    const s = spread(v);
+    return v.length === 1 ? fmt(s.median) : `${fmt(s.median)} (${fmt(s.min)}-${fmt(s.max)})`;
+  };
   for (const name of values.models.split(',')) {
-    const e = engineChild(name);
-    const t = pytorch(name);
-    const cell = (r: Timing | string): string =>
-      typeof r === 'string' ? r : `${fmt(r.step)} (${ips(r.step)} img/s)`;
-    const fwdCell = (r: Timing | string): string => (typeof r === 'string' ? '-' : fmt(r.forward));
-    const mem = (r: Timing | string): string => (typeof r === 'string' ? '-' : fmt(r.peakMB));
-    const ratio = typeof t === 'string' || typeof e === 'string' ? '-' : (e.step / t.step).toFixed(2);
-    rows.push(
-      `| ${name} | ${cell(e)} | ${fwdCell(e)} | ${mem(e)} | ${cell(t)} | ${fwdCell(t)} | ${mem(t)} | ${ratio} | ${tfjs} |`,
-    );
-    if (typeof e !== 'string') {
-      notes.push(
-        `  ${name}: engine graph ${e.nodes} nodes, compiled in ${fmt(e.compileMs!)} ms; losses engine ${e.loss.toFixed(3)}` +
-          (typeof t === 'string' ? '' : `, PyTorch ${t.loss.toFixed(3)} (own init and data)`),
+    for (const [m, malloc] of mallocs.entries()) {
+      const eng: Timing[] = [];
+      const pt: Timing[] = [];
+      const perRound: number[] = [];
+      const failed: string[] = [];
+      for (let r = 0; r < rounds; r++) {
+        let e: Timing | string = '';
+        let t: Timing | string = '';
+        for (const side of r % 2 ? ['torch', 'engine'] : ['engine', 'torch']) {
+          if (side === 'engine') e = engineChild(name, undefined, undefined, envs[m]);
+          else t = pytorch(name, envs[m]);
+          const got = side === 'engine' ? e : t;
+          console.error(
+            `  ${name} ${malloc} round ${r + 1} ${side}: ${typeof got === 'string' ? got : `${fmt(got.step)} ms/step, fwd ${fmt(got.forward)} ms, ${fmt(got.peakMB)} MB`}`,
+          );
+        }
+        if (typeof e === 'string') failed.push(`engine: ${e}`);
+        else eng.push(e);
+        if (typeof t === 'string') failed.push(`PyTorch: ${t}`);
+        else pt.push(t);
+        if (typeof e !== 'string' && typeof t !== 'string') perRound.push(e.step / t.step);
+      }
+      const ratio =
+        eng.length && pt.length
+          ? (spread(eng.map((x) => x.step)).median / spread(pt.map((x) => x.step)).median).toFixed(2) +
+            (perRound.length > 1
+              ? ` (${spread(perRound).min.toFixed(2)}-${spread(perRound).max.toFixed(2)})`
+              : '')
+          : '-';
+      const stepCell = (ts: Timing[]): string =>
+        ts.length
+          ? `${range(ts.map((x) => x.step))}, ${ips(spread(ts.map((x) => x.step)).median)} img/s`
+          : '-';
+      rows.push(
+        `| ${name} | ${malloc} | ${stepCell(eng)} | ${range(eng.map((x) => x.forward))} | ${range(eng.map((x) => x.peakMB))} | ` +
+          `${stepCell(pt)} | ${range(pt.map((x) => x.forward))} | ${range(pt.map((x) => x.peakMB))} | ${ratio} |`,
       );
+      const e0 = eng[0];
+      if (e0 && m === 0)
+        notes.push(
+          `  ${name}: engine graph ${e0.nodes} nodes, compiled in ${fmt(e0.compileMs!)} ms; losses engine ${e0.loss.toFixed(3)}` +
+            (pt[0] ? `, PyTorch ${pt[0].loss.toFixed(3)} (own init and data)` : ''),
+        );
+      if (failed.length) notes.push(`  ${name} ${malloc}: ${[...new Set(failed)].join('; ')}`);
     }
   }
   console.log(
-    '| backbone | engine ms/step | engine fwd ms | engine peak MB | PyTorch ms/step | PyTorch fwd ms | PyTorch peak MB | engine/PyTorch | tfjs-wasm |',
+    '| backbone | malloc | engine ms/step | engine fwd ms | engine peak MB | PyTorch ms/step | PyTorch fwd ms | PyTorch peak MB | engine/PyTorch |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(r);
-  console.log(`\n${notes.join('\n')}`);
+  console.log(
+    `\nCells: median (min-max) over rounds; engine/PyTorch: ratio of median ms/step (per-round min-max).\n` +
+      `tfjs-wasm: ${tfjs}\n${notes.join('\n')}`,
+  );
 }

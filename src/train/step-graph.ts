@@ -181,7 +181,14 @@ export async function compileStep(spec: StepSpec, opts: E.RuntimeOptions = {}): 
   });
   for (const [name, v] of fw.updates) outputs[out.buffer(name)] = v;
 
-  const program = await E.Program.compile({ outputs }, { ...opts, checkFinite: false });
+  // 'extended', not ONNX Runtime's 'all': the NCHWc layout transform that 'all' adds reorders every
+  // converted conv's output back to NCHW for the elementwise ops around it, and whole steps ran
+  // slower with it (batch 64, 2 threads, 6 interleaved rounds: MobileFaceNet 0.90x and IResNet-18
+  // 0.92x the time without it; docs/TRAINING-SPEED.md). Inference graphs keep 'all'.
+  const program = await E.Program.compile(
+    { outputs },
+    { optimization: 'extended', ...opts, checkFinite: false },
+  );
   const inputNames = new Set(program.inputs.map((v) => v.name));
 
   return {
