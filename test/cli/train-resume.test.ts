@@ -159,6 +159,15 @@ describe.skipIf(!haveLfw)('arcface train --resume keeps its augmentation (LFW ph
     expect(ck.config.augmentation?.cropScale).toBe(0.8);
   });
 
+  it('warns that --crop-scale/--jitter without --augment do nothing, and stores no augmentation', async () => {
+    const out = join(dir, 'no-augment');
+    await arcface(['train', ...common(out), '--crop-scale', '0.8', '--epochs', '1']);
+    expect(stderr.join('\n')).toMatch(/--crop-scale and --jitter apply only with --augment/);
+    const ck = await loadCheckpoint(join(out, CHECKPOINT_FILE));
+    expect(ck.config.augment).toBe(false);
+    expect(ck.config.augmentation).toBeUndefined();
+  });
+
   it('resumes a checkpoint written before the augmentation field existed, as flips only', async () => {
     const out = join(dir, 'old');
     await arcface(['train', ...common(out), ...augmentFlags, '--epochs', '1']);

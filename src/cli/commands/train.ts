@@ -210,6 +210,8 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
     const lr = f.lr ?? defaults.lr;
     for (const w of lowDimWarnings(backbone.embeddingDim, head, lr, f.optimizer))
       console.error(`warning: ${w}`);
+    if (!f.augment && (given('cropScale') || given('jitter')))
+      console.error('warning: --crop-scale and --jitter apply only with --augment; training without them');
     config = {
       backbone,
       head,
