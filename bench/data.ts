@@ -5,7 +5,13 @@
  * head, 2 ORT threads), each measured alone and both at once on the same cores.
  *
  *   npm run bench:data [-- --lfw ../shared/data/lfw/lfw-deepfunneled --prepared DIR --images 192 --repeats 3
- *                          --batch 32 --workers 1 --step-batch 32 --step-seconds 90 --align 24]
+ *                          --batch 32 --workers 1 --step-batch 32 --steps 3 --step-timeout 1800
+ *                          --step-seconds S --align 24]
+ *
+ * Step alone: a child process takes one warm-up step (graph build), then --steps timed steps at --step-batch
+ * (default: --batch, the data rows' batch) with no data work running; the bench waits for them up to
+ * --step-timeout seconds. --step-seconds S skips that child and takes S seconds per step (e.g. from
+ * `npm run bench:train`) as the step alone.
  *
  * Rows: raw LFW JPEGs (250x250, decode + resize to 112), prepared 112x112 crops (`arcface prepare`; made
  * from the first --images LFW files into a temporary folder when --prepared is not given), each without and
@@ -37,9 +43,14 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     batch: { type: 'string', default: '32' },
     workers: { type: 'string', default: '1' },
-    'step-batch': { type: 'string', default: '32' },
-    /** Longest wait for the step child's steps in the step-alone measurement. */
-    'step-seconds': { type: 'string', default: '90' },
+    /** The training step's batch (default: --batch). */
+    'step-batch': { type: 'string' },
+    /** Timed steps of the step-alone child, after its warm-up step. */
+    steps: { type: 'string', default: '3' },
+    /** Longest wait, seconds, for the step-alone child's warm-up and timed steps. */
+    'step-timeout': { type: 'string', default: '1800' },
+    /** Override: seconds per training step, used as the step alone instead of measuring it. */
+    'step-seconds': { type: 'string' },
     align: { type: 'string', default: '24' },
     /** Internal: take training steps forever, one JSON line per step on stdout. */
     child: { type: 'boolean', default: false },
@@ -50,7 +61,29 @@ const N = Number(values.images);
 const REPEATS = Number(values.repeats);
 const BATCH = Number(values.batch);
 const WORKERS = Number(values.workers);
-const STEP_BATCH = Number(values['step-batch']);
+const STEP_BATCH = Number(values['step-batch'] ?? values.batch);
+const STEPS = Number(values.steps);
+const STEP_SECONDS = values['step-seconds'] === undefined ? undefined : Number(values['step-seconds']);
+const STEP_TIMEOUT_MS = Number(values['step-timeout']) * 1000;
+
+/** Every numeric flag a positive number (a typo must not turn into NaN rows after minutes of work). */
+function checkFlags(): void {
+  const flags: [string, number | undefined][] = [
+    ['--images', N],
+    ['--repeats', REPEATS],
+    ['--batch', BATCH],
+    ['--step-batch', STEP_BATCH],
+    ['--steps', STEPS],
+    ['--step-timeout', STEP_TIMEOUT_MS],
+    ['--step-seconds', STEP_SECONDS],
+    ['--align', Number(values.align)],
+  ];
+  for (const [flag, v] of flags)
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw new Error(`bench:data: ${flag} must be a positive number, got ${String(v)}`);
+  if (!(Number.isInteger(WORKERS) && WORKERS >= 0))
+    throw new Error(`bench:data: --workers must be a whole number >= 0, got ${values.workers}`);
+}
 
 /** The child: MobileFaceNet + ArcFace training steps on random 112x112 images, until killed. */
 async function stepForever(): Promise<void> {
@@ -88,8 +121,10 @@ interface StepChild {
   readonly proc: ChildProcess;
   /** (time, images/s) of every step so far. */
   readonly steps: { t: number; imagesPerSec: number }[];
-  /** Resolves at the next step. */
+  /** Resolves at the next step; rejects when the child exits first (a crash, out of memory). */
   nextStep(): Promise<void>;
+  /** Resolves when the child has exited. */
+  readonly exited: Promise<void>;
 }
 
 function startStepChild(): StepChild {
@@ -99,7 +134,16 @@ function startStepChild(): StepChild {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const steps: { t: number; imagesPerSec: number }[] = [];
-  let waiters: (() => void)[] = [];
+  let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  let gone: Error | undefined;
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', (code, signal) => {
+      gone = new Error(`bench:data: the step child exited (${signal ?? `code ${code}`})`);
+      for (const w of waiters) w.reject(gone);
+      waiters = [];
+      r();
+    }),
+  );
   let buf = '';
   proc.stdout?.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
@@ -111,16 +155,44 @@ function startStepChild(): StepChild {
       steps.push(JSON.parse(line) as { t: number; imagesPerSec: number });
       const w = waiters;
       waiters = [];
-      for (const f of w) f();
+      for (const f of w) f.resolve();
     }
   });
-  return { proc, steps, nextStep: () => new Promise((r) => waiters.push(r)) };
+  const nextStep = (): Promise<void> =>
+    gone ? Promise.reject(gone) : new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  return { proc, steps, nextStep, exited };
 }
 
 async function stopChild(c: StepChild): Promise<void> {
-  const exited = new Promise((r) => c.proc.once('exit', r));
-  c.proc.kill('SIGKILL');
-  await exited;
+  if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  await c.exited;
+}
+
+/** MobileFaceNet images/s of STEPS steps after the warm-up, with no data work running; [] on timeout. */
+async function stepAlone(): Promise<number[]> {
+  const child = startStepChild();
+  const rates: number[] = [];
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STEP_TIMEOUT_MS).unref());
+  try {
+    // STEPS + 1 steps: the first builds the graph and warms ONNX Runtime up.
+    while (child.steps.length < STEPS + 1) {
+      if ((await Promise.race([child.nextStep(), timeout])) === 'timeout') {
+        console.error(
+          `step alone: ${child.steps.length} of ${STEPS + 1} steps within --step-timeout ` +
+            `${STEP_TIMEOUT_MS / 1000} s; raise it or give --step-seconds`,
+        );
+        break;
+      }
+      const last = child.steps.at(-1);
+      if (child.steps.length > 1 && last) {
+        rates.push(last.imagesPerSec);
+        console.error(`step alone: ${last.imagesPerSec.toFixed(2)} images/s`);
+      }
+    }
+  } finally {
+    await stopChild(child);
+  }
+  return rates;
 }
 
 /** Images/s of one pass over `ds` in batches (cache off: every image decoded). */
@@ -207,56 +279,62 @@ async function main(): Promise<void> {
       alone[i].push(await row.run(rep));
       console.error(`alone  rep ${rep}: ${row.name}: ${alone[i].at(-1)?.toFixed(1)} images/s`);
     }
-  // Step alone: the child's steps after its first (graph build, warm-up).
-  const soloStep: number[] = [];
-  {
-    const child = startStepChild();
-    const deadline = Date.now() + Number(values['step-seconds']) * 1000;
-    await child.nextStep();
-    while (soloStep.length < REPEATS && Date.now() < deadline) {
-      await child.nextStep();
-      soloStep.push(child.steps.at(-1)?.imagesPerSec ?? 0);
-      console.error(`step alone: ${soloStep.at(-1)?.toFixed(2)} images/s`);
-    }
-    await stopChild(child);
-  }
+  // Step alone, before any data work of the shared phase: the child's steps after its first (graph build,
+  // warm-up), nothing else of this bench running. Or the override's fixed time per step.
+  const soloStep = STEP_SECONDS === undefined ? await stepAlone() : [STEP_BATCH / STEP_SECONDS];
   // Both at once: data rows while the child steps; the step rate is that of steps ending in the window.
   const sharedStep: number[] = [];
   {
     const child = startStepChild();
-    await child.nextStep();
-    const t0 = Date.now();
-    for (let rep = 0; rep < REPEATS; rep++)
-      for (const [i, row] of rows.entries()) {
-        together[i].push(await row.run(rep));
-        console.error(`shared rep ${rep}: ${row.name}: ${together[i].at(-1)?.toFixed(1)} images/s`);
-      }
-    // At least one step inside the window, so the shared rate is measured, not assumed.
-    if (!child.steps.some((s) => s.t > t0)) await child.nextStep();
-    for (const s of child.steps) if (s.t > t0) sharedStep.push(s.imagesPerSec);
-    await stopChild(child);
+    try {
+      await child.nextStep();
+      const t0 = Date.now();
+      for (let rep = 0; rep < REPEATS; rep++)
+        for (const [i, row] of rows.entries()) {
+          together[i].push(await row.run(rep));
+          console.error(`shared rep ${rep}: ${row.name}: ${together[i].at(-1)?.toFixed(1)} images/s`);
+        }
+      // At least one step inside the window, so the shared rate is measured, not assumed.
+      if (!child.steps.some((s) => s.t > t0)) await child.nextStep();
+      for (const s of child.steps) if (s.t > t0) sharedStep.push(s.imagesPerSec);
+    } finally {
+      await stopChild(child);
+    }
   }
   await rawAll.close();
   await preparedAll.close();
   await pipeline.dispose();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 
+  const stepSolo = soloStep.length ? median(soloStep) : NaN;
   const stepShared = median(sharedStep);
+  const ratio = (xs: number[], step: number): string =>
+    Number.isFinite(step) ? `${fmt(xs.map((v) => v / step))}×` : 'n/a';
   console.log(
     `\nbench:data: batch ${BATCH}, ${WORKERS} data worker(s), cache off; MobileFaceNet step batch ${STEP_BATCH}, ` +
       `2 ORT threads; ${REPEATS} repeats, median (min-max) images/s\n`,
   );
-  console.log('| pipeline | data alone | data while training | ÷ step rate while training |');
-  console.log('|---|---|---|---|');
+  console.log('| pipeline | alone | data ÷ step, alone | both at once | data ÷ step, both at once |');
+  console.log('|---|---|---|---|---|');
   for (const [i, row] of rows.entries()) {
-    const ratio = together[i].map((v) => v / stepShared);
-    console.log(`| ${row.name} | ${fmt(alone[i])} | ${fmt(together[i])} | ${fmt(ratio)}× |`);
+    console.log(
+      `| ${row.name} | ${fmt(alone[i])} | ${ratio(alone[i], stepSolo)} | ${fmt(together[i])} | ` +
+        `${ratio(together[i], stepShared)} |`,
+    );
   }
+  const soloText =
+    STEP_SECONDS === undefined
+      ? `${fmt(soloStep)} (${soloStep.length} of ${STEPS} steps)`
+      : `${fmt(soloStep)} (--step-seconds ${STEP_SECONDS})`;
   console.log(
-    `| MobileFaceNet training step | ${fmt(soloStep)} | ${fmt(sharedStep)} (${sharedStep.length} steps) | |`,
+    `| MobileFaceNet training step (batch ${STEP_BATCH}) | ${soloText} | | ` +
+      `${fmt(sharedStep)} (${sharedStep.length} steps) | |`,
   );
 }
 
 // Last, so every const above is initialised before main() reads it.
 if (values.child) await stepForever();
-else await main();
+else {
+  checkFlags();
+  await main();
+}

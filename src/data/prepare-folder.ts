@@ -31,7 +31,14 @@ export interface AlignedCrop {
  * (undecodable file) is recorded as a failure for that file, never fatal.
  */
 export type AlignResult =
-  | { readonly kind: 'face'; readonly crop: AlignedCrop; readonly faces: number; readonly score: number }
+  | {
+      readonly kind: 'face';
+      readonly crop: AlignedCrop;
+      readonly faces: number;
+      readonly score: number;
+      /** Found only on a copy padded by a margin, after the image itself gave none (a tight crop). */
+      readonly padded?: boolean;
+    }
   | { readonly kind: 'no-face' };
 
 /** Decode one image file (its bytes given) and align its face; `path` is for messages. */
@@ -48,6 +55,8 @@ export interface ManifestEntry {
   readonly faces?: number;
   /** Detector score of the face kept (only when ok). */
   readonly score?: number;
+  /** True when the face was found only on a padded copy of the source (a retry; only when ok). */
+  readonly padded?: true;
   /** Why the source failed (only when failed). */
   readonly reason?: string;
 }
@@ -101,6 +110,8 @@ export interface PrepareResult extends PrepareProgress {
   readonly noFaceFiles: readonly PrepareProblem[];
   /** Sources that could not be read or decoded. */
   readonly failedFiles: readonly PrepareProblem[];
+  /** Sources (<class>/<file>) whose crop came from a padded copy, this run or an earlier one, sorted. */
+  readonly paddedFiles: readonly string[];
   /** Classes left with no crop at all (training would see no sample of them). */
   readonly emptyClasses: readonly string[];
   /** True when stopped by the signal before every source was seen. */
@@ -216,11 +227,13 @@ export async function prepareFolder(opts: PrepareOptions): Promise<PrepareResult
   const withCrop = new Set<string>();
   for (const s of sources) if (entries[s.key]?.status === 'ok') withCrop.add(s.className);
   const emptyClasses = [...new Set(sources.map((s) => s.className))].filter((c) => !withCrop.has(c));
+  const paddedFiles = sources.filter((s) => entries[s.key]?.padded).map((s) => s.key);
   const byKey = (a: PrepareProblem, b: PrepareProblem): number => (a.source < b.source ? -1 : 1);
   return {
     ...counts,
     noFaceFiles: noFaceFiles.sort(byKey),
     failedFiles: failedFiles.sort(byKey),
+    paddedFiles,
     emptyClasses,
     aborted,
     manifestPath,
@@ -257,7 +270,14 @@ async function alignOne(
     .png({ compressionLevel: 6 })
     .toBuffer();
   await writeFileAtomic(join(out, s.crop), png);
-  return { sha256, status: 'ok', crop: s.crop, faces: result.faces, score: round(result.score) };
+  const entry = {
+    sha256,
+    status: 'ok',
+    crop: s.crop,
+    faces: result.faces,
+    score: round(result.score),
+  } as const;
+  return result.padded ? { ...entry, padded: true } : entry;
 }
 
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;

@@ -1,4 +1,5 @@
 /** The training configuration: JSON-serialisable, stored in every checkpoint so a run can be resumed or exported. */
+import { type Augmentation, checkAugmentation } from '../data/augment.js';
 import type { HeadConfig } from '../heads/index.js';
 import type { BackboneSpec } from '../nn/index.js';
 import type { OptimizerConfig } from './optimizer.js';
@@ -19,6 +20,13 @@ export interface TrainConfig {
   /** Ask the dataset for training augmentation (default false). */
   readonly augment?: boolean;
   /**
+   * With `augment`: the random crop and colour jitter beyond the flip. The dataset applies it (the CLI
+   * opens the folder with `FolderDatasetOptions.augmentation` set to this); it is kept here so that the
+   * checkpoint records it and `--resume` reopens the data the same way. Absent (checkpoints written before
+   * this field existed, or a run without them) means off: flips only.
+   */
+  readonly augmentation?: Augmentation;
+  /**
    * Partial FC: the fraction of classes the head sees per step, in (0, 1] (every class of the
    * batch, then random others; see src/heads/partial-fc.ts). Omitted = the full head.
    */
@@ -35,6 +43,7 @@ export function checkConfig(cfg: TrainConfig): TrainConfig {
   posInt(cfg.batchSize, 'batchSize');
   posInt(cfg.backbone.embeddingDim, 'backbone.embeddingDim');
   checkSchedule(cfg.schedule);
+  if (cfg.augmentation) checkAugmentation(cfg.augmentation);
   if (cfg.sampleRate !== undefined) {
     if (!(cfg.sampleRate > 0 && cfg.sampleRate <= 1))
       throw new Error(`train: sampleRate must be in (0, 1], got ${cfg.sampleRate}`);

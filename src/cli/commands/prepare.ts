@@ -14,6 +14,14 @@ import {
   decodeImage,
   parseDetectorSpec,
 } from '../../face/index.js';
+import { extendRgb } from '../../face/image-ops.js';
+
+/**
+ * Margin of the retry on an image with no face, on each side, as a share of its long side: the canvas is
+ * twice the image, as in the face pipeline's retry. At 0.25 BlazeFace finds tight LFW face-box crops too, but
+ * the aligned crop then reaches past the margin into black on one side.
+ */
+const RETRY_MARGIN = 0.5;
 
 interface PrepareFlags {
   data: string;
@@ -60,16 +68,29 @@ async function runPrepare(f: PrepareFlags): Promise<void> {
     const image = await decodeImage(bytes).catch((err: unknown) => {
       throw new Error(`${path}: ${err instanceof Error ? err.message : String(err)}`);
     });
-    const { faces } = await pipeline.detect(image);
-    if (faces.length === 0) return { kind: 'no-face' };
+    let source = image;
+    let { faces } = await pipeline.detect(image);
+    const padded = faces.length === 0;
+    if (padded) {
+      // A tight crop (the face fills the frame or touches its edge) gives the detector's anchors no context;
+      // once more on a copy grown on every side with its edge pixels replicated (the face pipeline's own
+      // padding for the same case, see findFaces in src/face/pipeline.ts).
+      source = await extendRgb(image, Math.round(RETRY_MARGIN * Math.max(image.width, image.height)));
+      ({ faces } = await pipeline.detect(source));
+      if (faces.length === 0) return { kind: 'no-face' };
+    }
     // One face per image: the largest box (the subject of a portrait-style identity folder).
     const area = (b: (typeof faces)[number]['box']): number => (b.x2 - b.x1) * (b.y2 - b.y1);
     const face = faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
     return {
       kind: 'face',
-      crop: alignFace(image, face.landmarks, f.size),
+      // Aligned from the copy the face was found on, with its landmarks in that copy's pixels (the
+      // original's plus the margin): where the face runs past the original's edge, the warp samples the
+      // replicated margin rather than black, as the pipeline's embed does for the same image.
+      crop: alignFace(source, face.landmarks, f.size),
       faces: faces.length,
       score: face.score,
+      padded,
     };
   };
   const controller = new AbortController();
@@ -107,6 +128,13 @@ async function runPrepare(f: PrepareFlags): Promise<void> {
       if (items.length > 20)
         console.error(`  ... and ${items.length - 20} more (see ${result.manifestPath})`);
     };
+    if (result.paddedFiles.length) {
+      const shown = result.paddedFiles.slice(0, 20).join(', ');
+      const more = result.paddedFiles.length > 20 ? ` and ${result.paddedFiles.length - 20} more` : '';
+      console.error(
+        `prepare: ${result.paddedFiles.length} faces found only on a padded copy (tight crops): ${shown}${more}`,
+      );
+    }
     list('no face detected', result.noFaceFiles);
     list('could not be read', result.failedFiles);
     if (result.emptyClasses.length)

@@ -8,7 +8,7 @@ import { type Command, Option } from 'commander';
 import { finite, integer, numberIn, threadCount } from '../parse.js';
 import { checkOutputPath } from '../../util/fs.js';
 import { type Progress, progress } from '../../util/progress.js';
-import { type Dataset, FolderDataset, mnistSplit } from '../../data/index.js';
+import { type Augmentation, type Dataset, FolderDataset, mnistSplit } from '../../data/index.js';
 import { type HeadConfig, type PresetName, headPreset, presets } from '../../heads/index.js';
 import { BACKBONES, type BackboneName, type BackboneSpec } from '../../nn/index.js';
 import {
@@ -82,6 +82,7 @@ function backboneSpec(name: BackboneName, dim: number | undefined): BackboneSpec
 async function openData(
   f: TrainFlags,
   sampleSize: number | readonly [number, number],
+  augmentation: Augmentation | undefined,
 ): Promise<{ train: Dataset; heldOut?: Dataset; close: () => Promise<void> }> {
   if (f.data === 'mnist') {
     const { train: tr, heldOut } = mnistSplit({ heldOutFraction: f.valFraction ?? 0.2, seed: f.seed });
@@ -92,7 +93,7 @@ async function openData(
     size: sampleSize,
     workers: f.workers,
     validate: true,
-    augmentation: { cropScale: f.cropScale, brightness: f.jitter, contrast: f.jitter, saturation: f.jitter },
+    augmentation,
   });
   return { train: ds, close: () => ds.close() };
 }
@@ -175,6 +176,18 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
     // [C, H, W] images: the folder is read at the checkpoint's height and width.
     sampleSize = shape.length === 3 ? [shape[1], shape[2]] : (f.size ?? 28);
     const ignored: string[] = [];
+    // Checkpoints written before TrainConfig.augmentation existed have none: read as off (flips only),
+    // which is what such a run resumed without --crop-scale/--jitter trained on then.
+    const aug = config.augmentation ?? {};
+    if (given('augment') && !config.augment)
+      ignored.push("--augment (the checkpoint's run trains without augmentation)");
+    if (given('cropScale') && f.cropScale !== (aug.cropScale ?? 1))
+      ignored.push(`--crop-scale ${f.cropScale} (the checkpoint's is ${aug.cropScale ?? 1})`);
+    const jitter = [aug.brightness ?? 0, aug.contrast ?? 0, aug.saturation ?? 0];
+    if (given('jitter') && jitter.some((j) => j !== f.jitter))
+      ignored.push(
+        `--jitter ${f.jitter} (the checkpoint's brightness/contrast/saturation are ${jitter.join('/')})`,
+      );
     if (given('backbone') && f.backbone !== config.backbone.name)
       ignored.push(`--backbone ${f.backbone} (the checkpoint's is ${config.backbone.name})`);
     if (given('size') && shape.length === 3 && !(f.size === shape[1] && f.size === shape[2]))
@@ -197,6 +210,8 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
     const lr = f.lr ?? defaults.lr;
     for (const w of lowDimWarnings(backbone.embeddingDim, head, lr, f.optimizer))
       console.error(`warning: ${w}`);
+    if (!f.augment && (given('cropScale') || given('jitter')))
+      console.error('warning: --crop-scale and --jitter apply only with --augment; training without them');
     config = {
       backbone,
       head,
@@ -207,12 +222,16 @@ async function runTrain(f: TrainFlags, given: Given): Promise<void> {
       batchSize: f.batch,
       seed: f.seed,
       augment: f.augment,
+      // Stored only with --augment: without it the dataset never applies crop or jitter.
+      augmentation: f.augment
+        ? { cropScale: f.cropScale, brightness: f.jitter, contrast: f.jitter, saturation: f.jitter }
+        : undefined,
       sampleRate: f.sampleRate,
     };
     const square = f.backbone === 'mobilefacenet' || f.backbone.startsWith('iresnet') ? 112 : 28;
     sampleSize = f.size ?? square;
   }
-  const data = await openData(f, sampleSize);
+  const data = await openData(f, sampleSize, config.augment ? config.augmentation : undefined);
   const signals = interruptOnSignals();
   let bar: Progress | undefined;
   try {
