@@ -137,6 +137,26 @@ describe.skipIf(!haveLfw)('arcface train --resume keeps its augmentation (LFW ph
     expect(Math.max(...gaps)).toBeGreaterThan(1e-3);
   });
 
+  it('--no-arena trains the same steps and warns when no caching allocator is preloaded', async () => {
+    const withArena = join(dir, 'arena');
+    await arcface(['train', ...common(withArena), '--epochs', '1']);
+    expect(stderr.join('\n')).not.toMatch(/--no-arena/);
+    const noArena = join(dir, 'no-arena');
+    const saved = process.env.LD_PRELOAD;
+    delete process.env.LD_PRELOAD;
+    try {
+      await arcface(['train', ...common(noArena), '--epochs', '1', '--no-arena']);
+    } finally {
+      if (saved !== undefined) process.env.LD_PRELOAD = saved;
+    }
+    expect(stderr.join('\n')).toMatch(/--no-arena under glibc malloc .*libjemalloc2/);
+    // The arena changes where buffers live, not what is computed.
+    const want = await stepLosses(withArena);
+    const got = await stepLosses(noArena);
+    expect(want.size).toBe(3);
+    for (const [step, loss] of want) expect(got.get(step)).toBeCloseTo(loss, 6);
+  });
+
   it('names --crop-scale/--jitter that disagree with the checkpoint, and ignores them', async () => {
     const out = join(dir, 'warn');
     await arcface(['train', ...common(out), ...augmentFlags, '--epochs', '1']);
