@@ -12,10 +12,15 @@
 export interface Lowerings {
   /**
    * 'where': Where(x > 0, x, slope·x), backward Where(x > 0, g, slope·g).
-   * 'min': x + (slope − 1)·min(x, 0), backward g·mask with mask = Where(x > 0, 1, slope) built from
-   * the [C] slope (a bool read and a broadcast write instead of two full-size float reads).
+   * 'min': x + (slope − 1)·min(x, 0) (a scalar Min, a per-channel affine and an Add, no broadcast),
+   * backward g·mask with mask = Where(x > 0, 1, slope) built from the [C] slope.
+   * 'lean': the 'min' forward with a backward in which every full-size float term depends on the
+   * incoming gradient. ONNX Runtime computes the others (the mask, min(x, 0) for the slope's
+   * gradient) during the forward pass and holds them until the backward: 'lean' peaks 0.7 GB lower
+   * without the memory arena (MobileFaceNet, batch 64) but takes ~7% longer, and with the arena the
+   * peak is the arena's either way. compileStep picks it when the arena is off (docs/TRAINING-SPEED.md).
    */
-  readonly prelu: 'where' | 'min';
+  readonly prelu: 'where' | 'min' | 'lean';
   /**
    * Both keep d = x − mean for the backward pass, dx = a·g + b·d + c per channel (ops/norm.ts).
    * 'centred': d by a broadcast Sub of the [1, C, 1, 1] mean, b·d by a broadcast Mul.
@@ -53,7 +58,7 @@ export function setLowerings(choice: Partial<Lowerings>): Lowerings {
 }
 
 const CHOICES: { readonly [K in keyof Lowerings]: readonly Lowerings[K][] } = {
-  prelu: ['where', 'min'],
+  prelu: ['where', 'min', 'lean'],
   bn: ['centred', 'affine'],
 };
 

@@ -24,7 +24,7 @@ const PReluOp: OpDef<null> = {
     return [{ shape: x.shape, dtype: x.dtype }];
   },
   emit(e, { inputs: [x, slope] }, [xs, s], outs) {
-    if (lowerings().prelu === 'min') {
+    if (lowerings().prelu !== 'where') {
       // x + (slope - 1) * min(x, 0): a scalar Min, a per-channel affine (BatchNormalization with
       // mean 0, variance 1, epsilon 0) and a same-shape Add, none of them a broadcast of a [C] vector.
       const c = slope.size;
@@ -50,14 +50,21 @@ const PReluOp: OpDef<null> = {
     e.node('Where', [positive, xs, scaled], outs);
   },
   vjp({ inputs: [x, slope] }, [g], [nx, ns]) {
+    const form = lowerings().prelu;
+    if (form === 'lean') {
+      // Every full-size float term depends on g; only the bool x > 0 is a function of x alone.
+      // ONNX Runtime runs a node as soon as its inputs exist and merges equal subexpressions, so a
+      // float term of x alone ('min''s mask, or min(x, 0), which the 'min' forward computes too)
+      // is made during the forward pass and held until the backward.
+      const positive = greater(x, 0);
+      const dx = nx ? where(positive, g!, mul(g!, slopeFor(slope, x))) : null;
+      return [dx, ns ? channelSum(where(positive, 0, mul(g!, x))) : null];
+    }
     let dx: Tensor | null = null;
     if (nx) {
       const s = slopeFor(slope, x);
       // 'min': one multiply by a mask [N, C, ...] that is 1 or the channel's slope.
-      dx =
-        lowerings().prelu === 'min'
-          ? mul(g!, where(greater(x, 0), 1, s))
-          : where(greater(x, 0), g!, mul(g!, s));
+      dx = form === 'min' ? mul(g!, where(greater(x, 0), 1, s)) : where(greater(x, 0), g!, mul(g!, s));
     }
     return [dx, ns ? channelSum(mul(g!, minimum(x, 0))) : null];
   },
