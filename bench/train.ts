@@ -66,9 +66,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /**
      * The C allocator of both sides' processes, comma-separated: 'glibc' (as installed), 'jemalloc'
-     * or 'tcmalloc' (Debian's libjemalloc2 / libtcmalloc-minimal4, by LD_PRELOAD). One table row each.
+     * or 'tcmalloc' (Debian's libjemalloc2 / libtcmalloc-minimal4, by LD_PRELOAD). One table row each;
+     * default glibc, plus jemalloc where it is installed.
      */
-    malloc: { type: 'string', default: 'glibc,jemalloc' },
+    malloc: { type: 'string' },
     threads: { type: 'string', default: '2' },
     /** Print ONNX Runtime's kernel time per op type of the engine step instead of the table. */
     profile: { type: 'boolean', default: false },
@@ -506,7 +507,13 @@ if (values.child && values['ab-steps']) {
  */
 async function sideBySide(): Promise<void> {
   const rounds = Number(values.rounds);
-  const mallocs = values.malloc.split(',');
+  // Default: glibc, and jemalloc where Debian's libjemalloc2 is installed (said when it is not).
+  const mallocs = values.malloc?.split(',') ?? [
+    'glibc',
+    ...(existsSync(ALLOCATORS.jemalloc) ? ['jemalloc'] : []),
+  ];
+  if (!values.malloc && mallocs.length === 1)
+    console.log(`(no jemalloc row: ${ALLOCATORS.jemalloc} not found; apt-get install libjemalloc2)\n`);
   const envs = mallocs.map(allocatorEnv); // fail on a missing allocator before the first child
   console.log(
     `Training step, batch ${B} at 112x112, ArcFace s=64 m=0.5 over ${C} classes, 512-d, SGD momentum; ` +
