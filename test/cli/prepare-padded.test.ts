@@ -3,7 +3,6 @@
  * The default detector (BlazeFace) finds no face in it; prepare retries on a padded copy, finds it, writes a
  * 112 x 112 crop of the same face the full photo gives, and marks the entry `padded` in the manifest.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREPARE_MANIFEST, type PrepareManifest } from '../../src/data/prepare-folder.js';
 import { createFacePipeline } from '../../src/face/index.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const LFW = fileURLToPath(new URL('../../../shared/data/lfw/lfw-deepfunneled/', import.meta.url));
 const haveLfw = existsSync(LFW);
 if (!haveLfw)
@@ -25,14 +24,7 @@ const PHOTO = join('Tony_Blair', 'Tony_Blair_0001.jpg');
 /** Another person: the yardstick for "a different face". */
 const OTHER = join('Colin_Powell', 'Colin_Powell_0001.jpg');
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 240_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dev', timeoutMs: 240_000 });
 
 /** Decoded RGB pixels of a PNG crop, with its size. */
 async function pixels(path: string): Promise<{ data: Buffer; width: number; height: number }> {

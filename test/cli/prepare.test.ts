@@ -2,7 +2,6 @@
  * `arcface prepare` on a small real LFW subset (the npm-shipped BlazeFace detector): 112 x 112 crops in the
  * same layout, a re-run that skips everything, a corrupt image reported by name without failing the run.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,22 +10,15 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREPARE_MANIFEST, type PrepareManifest } from '../../src/data/prepare-folder.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const LFW = fileURLToPath(new URL('../../../shared/data/lfw/lfw-deepfunneled/', import.meta.url));
 const haveLfw = existsSync(LFW);
 if (!haveLfw) console.warn(`prepare CLI tests skipped: LFW not found at ${LFW} (../shared/data is absent)`);
 
 const PEOPLE = { Colin_Powell: [1, 2, 3], Tony_Blair: [1, 2] } as const;
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 240_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dev', timeoutMs: 240_000 });
 
 describe.skipIf(!haveLfw)('arcface prepare (LFW subset)', () => {
   let dir: string;

@@ -4,7 +4,6 @@
  * again (the loader picks the card up), `verify` must use it without --threshold, a card for another file must
  * be refused, and the normalisation search must rank InsightFace's (x - 127.5) / 127.5 RGB above BGR 0..1.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,8 +18,8 @@ import { rankScoreSets } from '../../src/eval/score-ranking.js';
 import { createFacePipeline } from '../../src/face/pipeline.js';
 import type { RgbImage } from '../../src/face/types.js';
 import { LFW_DIR, haveLfw } from './data.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const PADDLE = fileURLToPath(
   new URL('../../../shared/data/models/arcface-paddle/arcface_mobilefacenet_paddle.onnx', import.meta.url),
 );
@@ -35,20 +34,7 @@ function havePaddle(): boolean {
   return ok;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function arcface(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 600_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const arcface = (...args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dev', timeoutMs: 600_000 });
 
 interface Pair {
   a: string;

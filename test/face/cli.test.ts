@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,25 +6,13 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbeddings } from '../../src/eval/embeddings-io.js';
 import { LFW_DIR, MOBILEFACENET, SCRFD_500M, haveSharedData, lfw } from './data.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
 const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const MODELS = ['--detector', `scrfd:${SCRFD_500M}`, '--threads', '1'];
 const RECOGNIZER = ['--recognizer', `onnx:${MOBILEFACENET}`];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function arcface(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const arcface = (...args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dev', timeoutMs: 60_000 });
 
 describe.runIf(haveSharedData())('arcface detect / embed / verify', () => {
   let dir: string;

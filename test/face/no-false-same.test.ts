@@ -3,7 +3,6 @@
  * Real models throughout: the npm-shipped default pipeline (BlazeFace + face-api's ResNet-34), and the ONNX
  * files in ../shared/data/models for the recogniser checks.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,25 +21,12 @@ import {
   haveSharedData,
   lfw,
 } from './data.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface-dev.mjs', import.meta.url));
 const SHARED_MODELS = fileURLToPath(new URL('../../../shared/data/models/', import.meta.url));
 const PADDLE = `${SHARED_MODELS}arcface-paddle/arcface_mobilefacenet_paddle.onnx`;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function arcface(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const arcface = (...args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dev', timeoutMs: 90_000 });
 
 /** The issue's case: a solid colour and a landscape (sky over grass), neither holding a face. */
 async function facelessImages(dir: string): Promise<{ solid: string; landscape: string }> {

@@ -1,29 +1,15 @@
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../../src/gallery/contact-sheet.js';
 import { GROUP_PHOTO, haveLfw, haveSamplePhotos, lfw } from '../face/data.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 const PEOPLE = ['Angela_Merkel', 'Serena_Williams', 'Vladimir_Putin'];
 
-interface Run {
-  code: number;
-  stderr: string;
-}
-
-function arcface(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 110_000 }, (err, _stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stderr });
-    });
-  });
-}
+const arcface = (...args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dist', timeoutMs: 110_000 });
 
 describe.runIf(haveLfw())('arcface cluster on real LFW photos', () => {
   let dir: string;

@@ -3,36 +3,21 @@
  * embedded gallery (imported from synthetic 128-d faces stored as faceapi:resnet34's), exit codes as `identify`,
  * and one-line errors naming the models for a wrong dimension and for another recogniser's gallery.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEmbeddings } from '../../src/eval/embeddings-io.js';
 import { recordToLine } from '../../src/gallery/jsonl.js';
 import type { GalleryRecord } from '../../src/gallery/types.js';
 import { near, unitVector } from './vectors.js';
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
 const DIM = 128;
 const people = ['Ada', 'Grace', 'Edsger'];
 const identities = people.map((_, i) => unitVector(DIM, 300 + i));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function arcface(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 300_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const arcface = (...args: string[]): Promise<CliRun> => runArcface(args, { bin: 'dist', timeoutMs: 300_000 });
 
 function exportOf(recognizer: string): string {
   const createdAt = new Date(0);
@@ -67,7 +52,7 @@ describe('arcface gallery search --embedding', { timeout: 1_200_000 }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const search = (file: string, ...more: string[]): Promise<Run> =>
+  const search = (file: string, ...more: string[]): Promise<CliRun> =>
     arcface('gallery', 'search', '--embedding', file, '--recognizer', 'faceapi:resnet34', ...db, ...more);
 
   it('names a known person (exit 0), from a JSON array of any length scale', async () => {

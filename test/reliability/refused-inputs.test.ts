@@ -4,12 +4,10 @@
  * before any work), annotated images in formats that are not written, damaged JPEGs (a warning), and values
  * that are not images at all.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -27,24 +25,11 @@ import {
   haveSharedData,
   lfw,
 } from '../face/data.js';
-
-const BIN = fileURLToPath(new URL('../../bin/arcface.mjs', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type CliRun, runArcface } from '../helpers/cli.js';
 
 /** The real CLI in a child process; a hang shows up as code -1 after the timeout, never as a stuck test. */
-function arcface(args: string[], timeout = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const arcface = (args: string[], timeout = 60_000): Promise<CliRun> =>
+  runArcface(args, { bin: 'dist', timeoutMs: timeout });
 
 let dir = '';
 beforeAll(async () => {
