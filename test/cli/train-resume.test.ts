@@ -8,8 +8,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainCommands } from '../../src/cli/commands/train.js';
 import {
   CHECKPOINT_FILE,
@@ -18,6 +17,7 @@ import {
   encodeCheckpoint,
   loadCheckpoint,
 } from '../../src/train/index.js';
+import { runInProcess } from '../helpers/cli.js';
 
 const LFW = fileURLToPath(new URL('../../../shared/data/lfw/lfw-deepfunneled/', import.meta.url));
 const haveLfw = existsSync(LFW);
@@ -29,22 +29,9 @@ const PEOPLE = ['Colin_Powell', 'Tony_Blair', 'George_W_Bush'];
 let stderr: string[] = [];
 
 /** Run one command in-process; returns what it printed to stdout. */
-async function arcface(args: string[]): Promise<string> {
-  const program = new Command('arcface').exitOverride();
-  registerTrainCommands(program);
-  const lines: string[] = [];
+function arcface(args: string[]): Promise<string> {
   stderr = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const err = vi
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'arcface', ...args]);
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('\n');
+  return runInProcess(registerTrainCommands, args, stderr);
 }
 
 /** Losses of the step records of metrics.jsonl, by step. */

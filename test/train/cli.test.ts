@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { registerTrainCommands } from '../../src/cli/commands/train.js';
 import { loadCheckpoint } from '../../src/train/index.js';
+import { runInProcess } from '../helpers/cli.js';
 
 let dir: string | undefined;
 afterAll(async () => {
@@ -17,23 +18,10 @@ afterAll(async () => {
 /** What the last command printed to stderr. */
 let stderr: string[] = [];
 
-/** Run one command; returns what it printed to stdout. */
-async function arcface(args: string[]): Promise<string> {
-  const program = new Command('arcface').exitOverride();
-  registerTrainCommands(program);
-  const lines: string[] = [];
+/** Run one command in-process; returns what it printed to stdout. */
+function arcface(args: string[]): Promise<string> {
   stderr = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const err = vi
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'arcface', ...args]);
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('\n');
+  return runInProcess(registerTrainCommands, args, stderr);
 }
 
 describe('arcface train / export', () => {
