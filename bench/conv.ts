@@ -39,6 +39,8 @@ const layers: readonly Layer[] = [
   { name: 'dw 3x3 s1 64 56x56', x: [N, 64, 56, 56], w: [64, 1, 3, 3], strides: 1, pads: 1, group: 64 },
   { name: 'dw 3x3 s2 64 56x56', x: [N, 64, 56, 56], w: [64, 1, 3, 3], strides: 2, pads: 1, group: 64 },
   { name: '1x1 s1 64->128 28x28', x: [N, 64, 28, 28], w: [128, 64, 1, 1], strides: 1, pads: 0, group: 1 },
+  // MobileFaceNet's conv2_dw: 64 groups of 2 channels.
+  { name: 'g64 3x3 s1 128 56x56', x: [N, 128, 56, 56], w: [128, 2, 3, 3], strides: 1, pads: 1, group: 64 },
 ];
 
 /** Seeded uniform values in [-0.5, 0.5). */

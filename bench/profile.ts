@@ -15,8 +15,12 @@ export interface ProfileOptions {
   readonly threads: number;
   readonly warmup: number;
   readonly iters: number;
-  /** 'node': op type and output shape per node; 'op': op type only. */
-  readonly groupBy: 'node' | 'op';
+  /**
+   * 'node': op type and output shape per node; 'op': op type only; 'engine': op type under the
+   * engine op that emitted the node (src/engine/onnx.ts names nodes n<index>_<engine op>_<ONNX op>),
+   * e.g. 'ConvGradWeight: MatMul' apart from 'ConvGradInput: MatMul'.
+   */
+  readonly groupBy: 'node' | 'op' | 'engine';
   /** ONNX Runtime's graph optimisation level (default 'all', the session's own default). */
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
@@ -36,6 +40,14 @@ interface Event {
   ts: number;
   dur: number;
   args: { op_name?: string; output_type_shape?: unknown[] };
+}
+
+/**
+ * The engine op in a kernel event's node name ('n12_BatchNormTrain_ReduceMean_kernel_time'), or
+ * '(optimiser)' for a node ONNX Runtime's optimiser created or renamed.
+ */
+function engineOpOf(eventName: string): string {
+  return /^n\d+_([A-Za-z0-9]+)_/.exec(eventName)?.[1] ?? '(optimiser)';
 }
 
 /** Run `bytes` warmup + iters times with profiling on and group the last `iters` runs' kernel times. */
@@ -73,7 +85,12 @@ export async function profileRuns(
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inRun(e)) continue;
     const op = e.args.op_name ?? '?';
-    const key = opts.groupBy === 'op' ? op : `${op} ${JSON.stringify(e.args.output_type_shape?.[0] ?? '')}`;
+    const key =
+      opts.groupBy === 'op'
+        ? op
+        : opts.groupBy === 'engine'
+          ? `${engineOpOf(e.name)}: ${op}`
+          : `${op} ${JSON.stringify(e.args.output_type_shape?.[0] ?? '')}`;
     groups.set(key, (groups.get(key) ?? 0) + e.dur / 1000 / runs.length);
     counts.set(key, (counts.get(key) ?? 0) + 1 / runs.length);
   }

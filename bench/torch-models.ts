@@ -4,7 +4,8 @@
  * bench/train.ts and bench/saved-activations.ts. test/nn checks that the engine's modules have the same
  * parameter names and shapes. Run with `-c` and argv: name, batch, classes, iters, warm-up, threads; it
  * prints one JSON line. A program that sets MODE_SAVED=1 in its environment instead reports the bytes
- * of the tensors autograd saves for the backward pass.
+ * of the tensors autograd saves for the backward pass; MODE_PROFILE=1, torch.profiler's self time
+ * per aten op and step.
  */
 export const PYTHON = '/usr/bin/python3';
 
@@ -138,6 +139,18 @@ def main():
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             arcface_loss(net(x), head, labels)
         print(json.dumps({'savedMB': sum(kept.values()) / 2**20, 'tensors': len(kept)}))
+        return
+    if os.environ.get('MODE_PROFILE') == '1':
+        # torch.profiler over 'iters' steps after the warm-up: self CPU ms per step of each aten op.
+        # The profiler slows PyTorch too, so compare shares and rates, not this wall time.
+        from torch.profiler import profile, ProfilerActivity
+        for _ in range(warmup): step()
+        t0 = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(iters): step()
+        wall = (time.perf_counter() - t0) * 1000 / iters
+        ops = sorted(((e.key, e.self_cpu_time_total / 1000 / iters) for e in prof.key_averages()), key=lambda kv: -kv[1])
+        print(json.dumps({'stepMs': wall, 'ops': [[k, ms] for k, ms in ops if ms > 0.5]}))
         return
     fms, _ = timed(fwd)
     ms, loss = timed(step)

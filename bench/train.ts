@@ -7,13 +7,16 @@
  *
  *   npm run bench:train [-- --models mobilefacenet,iresnet18 --batch 64 --iters 3 --warmup 3 --rounds 3
  *                          --malloc glibc,jemalloc]
- *   npm run bench:train -- --profile --models mobilefacenet [--by-node] [--top 20] [--variant bn=centred]
- *     (where the step's time goes, under the default lowerings or a variant's)
+ *   npm run bench:train -- --profile --models mobilefacenet [--by-node | --by-engine-op] [--top 20] [--variant bn=centred]
+ *     (where the step's time goes, under the default lowerings or a variant's; --by-engine-op adds the
+ *     convolutions' GFLOP/s, forward and each gradient)
+ *   npm run bench:train -- --profile-torch --models mobilefacenet [--malloc jemalloc]
+ *     (PyTorch's side: torch.profiler's self time per aten op, and its convolutions' GFLOP/s)
  *   npm run bench:train -- --ab default,prelu=min [--models mobilefacenet --repeats 5]   (A/B of two variants)
  *
  * --ab compares two engine variants on whole training steps: a variant is a lowering choice
  * (src/engine/lowering.ts, fields joined by '+', e.g. 'prelu=min+bn=affine'), 'arena=off' (ONNX
- * Runtime's CPU arena), 'spin=off' (its intra-op threads' spinning), 'opt=extended|all' (its graph
+ * Runtime's CPU arena), 'pattern=on' (its memory-pattern planner), 'spin=off' (its intra-op threads' spinning), 'opt=extended|all' (its graph
  * optimisation level for the step; 'all' adds the NCHWc layout transform), or 'default'. The two run INTERLEAVED, each measurement in a fresh child
  * process, in the order A B, B A, A B, ... for --repeats rounds, so that a machine whose load drifts
  * (other jobs on the same cores) shifts both variants alike; the table gives each variant's median
@@ -75,6 +78,10 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** With --profile: group by node and output shape instead of op type. */
     'by-node': { type: 'boolean', default: false },
+    /** With --profile: group by the engine op that emitted each node (ConvGradWeight, BatchNormTrain, ...). */
+    'by-engine-op': { type: 'boolean', default: false },
+    /** PyTorch's step under torch.profiler (see the header). */
+    'profile-torch': { type: 'boolean', default: false },
     /** With --profile: how many groups to print. */
     top: { type: 'string', default: '20' },
     /** A/B: two engine variants, comma-separated (see the header). */
@@ -188,9 +195,14 @@ function benchConfig(name: BackboneSpec['name']): TrainConfig {
 /** A variant's lowering choice and runtime options; throws on an unknown field. */
 function variantOptions(variant: string): { lowering: Partial<E.Lowerings>; runtime: E.RuntimeOptions } {
   const fields = variant === 'default' ? [] : variant.split('+');
-  // Runtime switches: ONNX Runtime's CPU arena, its intra-op threads' spinning, and its graph
-  // optimisation level ('all' adds the NCHWc layout transform to 'extended').
-  const runtime: { enableCpuMemArena?: boolean; spinning?: boolean; optimization?: 'all' | 'extended' } = {};
+  // Runtime switches: ONNX Runtime's CPU arena, its memory-pattern planner, its intra-op threads'
+  // spinning, and its graph optimisation level ('all' adds the NCHWc layout transform to 'extended').
+  const runtime: {
+    enableCpuMemArena?: boolean;
+    enableMemPattern?: boolean;
+    spinning?: boolean;
+    optimization?: 'all' | 'extended';
+  } = {};
   const lowering: string[] = [];
   for (const f of fields) {
     const [key, value] = f.split('=');
@@ -198,10 +210,11 @@ function variantOptions(variant: string): { lowering: Partial<E.Lowerings>; runt
       if (value !== 'all' && value !== 'extended')
         throw new Error(`variant '${variant}': opt takes all or extended`);
       runtime.optimization = value;
-    } else if (key !== 'arena' && key !== 'spin') lowering.push(f);
+    } else if (key !== 'arena' && key !== 'spin' && key !== 'pattern') lowering.push(f);
     else if (value !== 'on' && value !== 'off')
       throw new Error(`variant '${variant}': ${key} takes on or off`);
     else if (key === 'arena') runtime.enableCpuMemArena = value === 'on';
+    else if (key === 'pattern') runtime.enableMemPattern = value === 'on';
     else runtime.spinning = value === 'on';
   }
   return { lowering: E.parseLowerings(lowering.join('+')), runtime };
@@ -377,9 +390,85 @@ async function profileStep(name: BackboneSpec['name'], variant: string): Promise
     optimization: opts.runtime.optimization ?? 'extended',
     warmup: WARMUP,
     iters: ITERS,
-    groupBy: values['by-node'] ? 'node' : 'op',
+    groupBy: values['by-node'] ? 'node' : values['by-engine-op'] ? 'engine' : 'op',
   });
   printProfile(`${name} step, variant ${variant} (${step.nodeCount} nodes)`, p, Number(values.top));
+  if (values['by-engine-op']) {
+    const flops = convFlops(backbone);
+    const ms = (prefix: string): number =>
+      p.groups.filter(([k]) => k.startsWith(`${prefix}: `)).reduce((a, [, v]) => a + v, 0);
+    console.log(`convolutions (${(flops.forward / 1e9).toFixed(1)} GFLOP forward at batch ${B}):`);
+    for (const [label, op, f] of [
+      ['forward', 'Conv', flops.forward],
+      ['input gradient', 'ConvGradInput', flops.forward - flops.firstLayer],
+      ['weight gradient', 'ConvGradWeight', flops.forward],
+    ] as const)
+      console.log(`  ${label.padEnd(16)} ${rate(f, ms(op))}`);
+  }
+}
+
+const rate = (flop: number, ms: number): string =>
+  `${ms.toFixed(0).padStart(6)} ms  ${(flop / 1e6 / ms).toFixed(0).padStart(4)} GFLOP/s`;
+
+/**
+ * Multiply-adds (x2) of the backbone's convolutions in one forward pass at batch B; each gradient
+ * costs the same, except that the first layer's input needs none.
+ */
+function convFlops(backbone: ReturnType<typeof buildArchitecture>['backbone']): {
+  forward: number;
+  firstLayer: number;
+} {
+  const y = backbone.forward(E.input('x', [B, ...SHAPE]), 'train').y;
+  const seen = new Set<number>();
+  let forward = 0;
+  let firstLayer = 0;
+  const stack: E.Tensor[] = [y];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    const src = t.source;
+    if (src.kind !== 'op' || seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (src.node.op.name === 'Conv') {
+      const [n, o, ho, wo] = t.shape;
+      const [, cg, kh, kw] = src.node.inputs[1].shape;
+      const f = 2 * n * o * ho * wo * cg * kh * kw;
+      forward += f;
+      if (src.node.inputs[0].source.kind === 'input') firstLayer += f;
+    }
+    stack.push(...src.node.inputs);
+  }
+  return { forward, firstLayer };
+}
+
+/** PyTorch's step under torch.profiler: its heaviest aten ops and its convolutions' GFLOP/s. */
+function profileTorch(name: BackboneSpec['name']): void {
+  if (!existsSync(PYTHON)) return void console.log(`${name}: skipped, ${PYTHON} not found`);
+  const malloc = values.malloc === undefined ? 'glibc' : values.malloc.split(',')[0];
+  const r = spawnSync(
+    PYTHON,
+    ['-c', TORCH_MODELS, name, String(B), String(C), String(ITERS), String(WARMUP), String(THREADS)],
+    { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...allocatorEnv(malloc), MODE_PROFILE: '1' } },
+  );
+  if (r.status !== 0)
+    return void console.log(`${name}: PyTorch failed: ${r.stderr.trim().split('\n').at(-1)}`);
+  const { stepMs, ops } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+    stepMs: number;
+    ops: [string, number][];
+  };
+  const total = ops.reduce((a, [, ms]) => a + ms, 0);
+  console.log(
+    `${name}, PyTorch under torch.profiler (${malloc}): ${stepMs.toFixed(0)} ms/step, self time ${total.toFixed(0)} ms`,
+  );
+  for (const [op, ms] of ops.slice(0, Number(values.top)))
+    console.log(`${ms.toFixed(1).padStart(9)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${op}`);
+  const { backbone } = buildArchitecture(benchConfig(name), SHAPE, C);
+  const flops = convFlops(backbone);
+  const self = (op: string): number => ops.find(([k]) => k === op)?.[1] ?? 0;
+  console.log(`convolutions (${(flops.forward / 1e9).toFixed(1)} GFLOP forward at batch ${B}):`);
+  console.log(`  ${'forward'.padEnd(16)} ${rate(flops.forward, self('aten::mkldnn_convolution'))}`);
+  console.log(
+    `  ${'both gradients'.padEnd(16)} ${rate(2 * flops.forward - flops.firstLayer, self('aten::convolution_backward'))}`,
+  );
 }
 
 const fmt = (v: number): string => v.toFixed(0);
@@ -495,6 +584,8 @@ if (values.child && values['ab-steps']) {
 } else if (values.profile) {
   for (const name of values.models.split(','))
     await profileStep(name as BackboneSpec['name'], values.variant);
+} else if (values['profile-torch']) {
+  for (const name of values.models.split(',')) profileTorch(name as BackboneSpec['name']);
 } else {
   await sideBySide();
 }

@@ -136,6 +136,9 @@ export function lower(spec: GraphSpec): LoweredGraph {
   const names = new Map<number, string>();
   const int64Cache = new Map<string, string>();
   let tmpCount = 0;
+  // The engine op being emitted: node names carry it, so a profile can sum ONNX Runtime's kernel
+  // times per engine op (e.g. all of ConvGradWeight's Convs and MatMuls; bench/profile.ts).
+  let emitting = 'Graph';
 
   const e: Emitter = {
     node(opType, ins, outs, attrs) {
@@ -143,7 +146,7 @@ export function lower(spec: GraphSpec): LoweredGraph {
         opType,
         input: [...ins],
         output: [...outs],
-        name: `n${nodes.length}_${opType}`,
+        name: `n${nodes.length}_${emitting}_${opType}`,
         attribute: attrs ? Object.entries(attrs).map(([k, v]) => attrProto(k, v)) : [],
       });
     },
@@ -208,8 +211,10 @@ export function lower(spec: GraphSpec): LoweredGraph {
   for (const node of order) {
     const ins = node.inputs.map(nameOf);
     const outs = node.outputs.map(nameOf);
+    emitting = node.op.name;
     node.op.emit(e, node, ins, outs);
   }
+  emitting = 'Graph';
   for (const [name, t] of outputs) e.node('Identity', [nameOf(t)], [name]);
 
   const fed = [...inputs.values()].filter((v) => !spec.initializers?.has(v.name));

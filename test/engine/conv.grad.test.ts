@@ -133,6 +133,8 @@ const chunkCases: readonly Case[] = [
     w: [4, 1, 3, 3],
     opts: { pads: 1, group: 4, strides: 2 },
   },
+  // Groups of 2 channels with 3 outputs each (MobileFaceNet's conv2_dw has 2 and 2).
+  { name: 'group 2, 2 channels per group', x: [5, 4, 5, 5], w: [6, 2, 3, 3], opts: { pads: 1, group: 2 } },
 ];
 
 async function gradWeight(c: Case): Promise<Float32Array> {

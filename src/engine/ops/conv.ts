@@ -424,7 +424,7 @@ function gradWeightUnfold(
   transposeTo(e, reshapeTo(e, summed, [c, kh, kw, o]), [3, 0, 1, 2], out);
 }
 
-function gradWeightDepthwiseUnfold(
+function gradWeightGroupedUnfold(
   e: Emitter,
   nodeIn: OpNode<GradWeightAttrs>,
   x: string,
@@ -434,19 +434,35 @@ function gradWeightDepthwiseUnfold(
   const a = nodeIn.attrs;
   const [xT, dyT] = nodeIn.inputs;
   const [n, c, h, wd] = xT.shape;
-  const [, , ho, wo] = dyT.shape;
-  const [, , kh, kw] = a.wShape;
-  // Per (image, channel): [kh*kw, HoWo] @ [HoWo, 1]. Measured 140 ms against 180 ms for the textbook
-  // grouped Conv and 185-260 ms for Mul + ReduceSum over shifted Slices (N=16, C=64, 56x56, 3x3).
-  const chunks = batchChunks(n, c * kh * kw * ho * wo * elemBytes(xT));
+  const [, o, ho, wo] = dyT.shape;
+  const [, cg, kh, kw] = a.wShape;
+  const group = a.group;
+  const og = o / group;
+  const k = kh * kw;
+  // Per (image, group): [cg*kh*kw, HoWo] @ [HoWo, O/group], then a sum over the batch. Depthwise
+  // (N=16, C=64, 56x56, 3x3): 140 ms against 180 ms for the textbook grouped Conv and 185-260 ms for
+  // Mul + ReduceSum over shifted Slices. MobileFaceNet's groups of 2 channels (batch 64, 128 channels
+  // at 56x56, alternating runs in one process): 197 ms against 274 ms for the textbook Conv.
+  const chunks = batchChunks(n, c * k * ho * wo * elemBytes(xT));
   const summed = sumOverChunks(e, x, dy, chunks, (xc, dyc, m) => {
-    const cols = reshapeTo(e, unfold(e, xc, [m, c, h, wd], xT.dtype, a, ho, wo), [m * c, kh * kw, ho * wo]);
-    const prod = node(e, 'MatMul', [cols, reshapeTo(e, dyc, [m * c, ho * wo, 1])]);
-    return node(e, 'ReduceSum', [reshapeTo(e, prod, [m, c * kh * kw]), e.int64s([0])], {
+    const cols = reshapeTo(e, unfold(e, xc, [m, c, h, wd], xT.dtype, a, ho, wo), [
+      m * group,
+      cg * k,
+      ho * wo,
+    ]);
+    const dyg =
+      og === 1
+        ? reshapeTo(e, dyc, [m * group, ho * wo, 1])
+        : transposeTo(e, reshapeTo(e, dyc, [m * group, og, ho * wo]), [0, 2, 1]);
+    const prod = node(e, 'MatMul', [cols, dyg]);
+    return node(e, 'ReduceSum', [reshapeTo(e, prod, [m, group * cg * k * og]), e.int64s([0])], {
       keepdims: { i: 0 },
     });
   });
-  reshapeTo(e, summed, [c, 1, kh, kw], out);
+  // [group, cg, kh*kw, og] -> [group, og, cg, kh*kw] = [O, cg, kh, kw]; a no-op reorder when og is 1.
+  const grouped = reshapeTo(e, summed, [group, cg, k, og]);
+  const ordered = og === 1 ? grouped : transposeTo(e, grouped, [0, 3, 1, 2]);
+  reshapeTo(e, ordered, [o, cg, kh, kw], out);
 }
 
 function emitGradWeight(
@@ -457,17 +473,13 @@ function emitGradWeight(
 ): void {
   const a = nodeIn.attrs;
   const [xT, dyT] = nodeIn.inputs;
-  const [n, c, h, wd] = xT.shape;
-  const [, o, ho, wo] = dyT.shape;
+  const [n, , h, wd] = xT.shape;
+  const [, , ho, wo] = dyT.shape;
   const [, cg, kh, kw] = a.wShape;
   const { strides: s, pads: p, dilations: d, group } = a;
 
-  if (a.lowering === 'auto' && group === 1) {
-    gradWeightUnfold(e, nodeIn, x, dy, out);
-    return;
-  }
-  if (a.lowering === 'auto' && cg === 1 && o === c) {
-    gradWeightDepthwiseUnfold(e, nodeIn, x, dy, out);
+  if (a.lowering === 'auto') {
+    (group === 1 ? gradWeightUnfold : gradWeightGroupedUnfold)(e, nodeIn, x, dy, out);
     return;
   }
   // Textbook form: a Conv of x (channels as batch) with dy (batch as channels); the forward strides
