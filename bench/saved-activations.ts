@@ -5,7 +5,7 @@
  * 1,000 classes. Peak RSS above this is the runtime's own (allocator, arena, transients), which tells a
  * memory lever that changes what is kept from one that changes how it is held (docs/TRAINING-SPEED.md).
  *
- *   npx tsx bench/saved-activations.ts [--models mobilefacenet,iresnet18] [--batch 64]
+ *   npx tsx bench/saved-activations.ts [--models mobilefacenet,iresnet18] [--batch 64] [--lowering bn=recentre]
  *
  * No step runs: the engine side walks the graph, the PyTorch side runs one forward pass.
  */
@@ -25,8 +25,11 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'mobilefacenet,iresnet18' },
     batch: { type: 'string', default: '64' },
     classes: { type: 'string', default: '1000' },
+    /** The engine's lowerings (src/engine/lowering.ts), e.g. 'bn=recentre+prelu=lean'. */
+    lowering: { type: 'string', default: 'default' },
   },
 });
+E.setLowerings(E.parseLowerings(values.lowering));
 const B = Number(values.batch);
 const C = Number(values.classes);
 const MB = 2 ** 20;
