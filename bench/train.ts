@@ -323,7 +323,8 @@ function engineChild<T = Timing>(
   return JSON.parse(line.slice(7)) as T;
 }
 
-function pytorch(name: string, env: NodeJS.ProcessEnv): Timing | string {
+/** PyTorch's side in a child python (its last stdout line, JSON), or why it did not run. */
+function pytorch<T = Timing>(name: string, env: NodeJS.ProcessEnv): T | string {
   if (!existsSync(PYTHON)) return `skipped: ${PYTHON} not found`;
   const r = spawnSync(
     PYTHON,
@@ -340,7 +341,7 @@ function pytorch(name: string, env: NodeJS.ProcessEnv): Timing | string {
       ? 'skipped: python3-torch not installed'
       : `failed: ${why}`;
   }
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Timing;
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
 }
 
 /** Whether tfjs-backend-wasm can train a conv net: it needs a kernel for the conv weight gradient. */
@@ -442,19 +443,13 @@ function convFlops(backbone: ReturnType<typeof buildArchitecture>['backbone']): 
 
 /** PyTorch's step under torch.profiler: its heaviest aten ops and its convolutions' GFLOP/s. */
 function profileTorch(name: BackboneSpec['name']): void {
-  if (!existsSync(PYTHON)) return void console.log(`${name}: skipped, ${PYTHON} not found`);
   const malloc = values.malloc === undefined ? 'glibc' : values.malloc.split(',')[0];
-  const r = spawnSync(
-    PYTHON,
-    ['-c', TORCH_MODELS, name, String(B), String(C), String(ITERS), String(WARMUP), String(THREADS)],
-    { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...allocatorEnv(malloc), MODE_PROFILE: '1' } },
-  );
-  if (r.status !== 0)
-    return void console.log(`${name}: PyTorch failed: ${r.stderr.trim().split('\n').at(-1)}`);
-  const { stepMs, ops } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
-    stepMs: number;
-    ops: [string, number][];
-  };
+  const r = pytorch<{ stepMs: number; ops: [string, number][] }>(name, {
+    ...allocatorEnv(malloc),
+    MODE_PROFILE: '1',
+  });
+  if (typeof r === 'string') return void console.log(`${name}: PyTorch ${r}`);
+  const { stepMs, ops } = r;
   const total = ops.reduce((a, [, ms]) => a + ms, 0);
   console.log(
     `${name}, PyTorch under torch.profiler (${malloc}): ${stepMs.toFixed(0)} ms/step, self time ${total.toFixed(0)} ms`,
